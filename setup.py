@@ -37,7 +37,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
     include_package_data = True,
-    package_data = {'panda': ['data/*.npz', 'data/NOTICE*', 'data/*.txt']},
+    package_data = {'panda': ['assets/*']},
     install_requires = requirements,
     extras_require = {'dev': dev_requirements, 'fid': fid_requirements, 'all': dev_requirements + fid_requirements},
     dependency_links = cfg.get('dep_links','').split(),
