@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #101aca67
 from __future__ import annotations
-import io, os, random, tempfile, uuid, warnings, zipfile
+import io, os, random, uuid, warnings, zipfile
 from pathlib import Path, PurePosixPath
 import numpy as np, torch
 from PIL import Image
