@@ -19,7 +19,7 @@ fi
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-bench_out}
 mkdir -p "$OUT/gpu"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu/nvidia-smi.csv"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu/nvidia-smi.csv" || echo "nvidia-smi not available"
 python3 - "$OUT/gpu" <<'PY'
 import sys
 from panda.bench import run_bench, table1
