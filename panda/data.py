@@ -4,12 +4,14 @@
 
 # %% ../nbs/03_data.ipynb #101aca67
 from __future__ import annotations
-import io, os, random, uuid, warnings, zipfile
+import io, os, random, warnings, zipfile
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 import numpy as np, torch
 from PIL import Image
 from torch.utils.data import TensorDataset, Subset
 from fastcore.script import call_parse
+from fastcore.xtras import atomic_save
 from fastcore.parallel import parallel
 from fastai.torch_core import default_device
 from fastai.data.load import DataLoader
@@ -18,8 +20,9 @@ from fastai.data.transforms import get_image_files, image_extensions
 
 # %% auto #0
 __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CODES', 'ZWJ', 'VS16', 'EMOJI_FACES_PATH',
-           'to_float', 'to_uint8', 'rgb_on_white', 'square_resize', 'save_npz_atomic', 'parse_code', 'is_face_code',
-           'build_emoji_faces', 'panda_build_emoji', 'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls']
+           'to_float', 'to_uint8', 'rgb_on_white', 'square_resize', 'atomic_file', 'save_npz_atomic', 'parse_code',
+           'is_face_code', 'build_emoji_faces', 'panda_build_emoji', 'load_emoji_faces', 'load_image_folder',
+           'FloatBatch', 'get_dls']
 
 # %% ../nbs/03_data.ipynb #4a87dc9c
 def to_float(x, # uint8 images (B,H,W,3), numpy array or tensor
@@ -59,20 +62,22 @@ def square_resize(im:Image.Image, # RGB image of any size
     return np.asarray(im, dtype=np.uint8).copy()
 
 # %% ../nbs/03_data.ipynb #42c8ea9e
+def _get_umask():
+    m = os.umask(0); os.umask(m); return m
+
+@contextmanager
+def atomic_file(path, mode:str='wb'):
+    "Write `path` atomically (fastcore's `atomic_save`: a temporary file renamed into place), readable as the umask allows"
+    with atomic_save(path, mode) as f: yield f
+    os.chmod(path, 0o666 & ~_get_umask())  # not the 0o600 of a bare temporary file
+
 def save_npz_atomic(dest, # path of the `.npz` file to (over)write
                     **arrays): # named arrays to store (no pickled objects)
-    "Write `arrays` to the compressed `.npz` `dest` atomically (temporary file in the same folder, then `os.replace`)"
+    "Write `arrays` to the compressed `.npz` `dest` atomically (temporary file in the same folder, then renamed)"
     dest, arrays = Path(dest), {k:np.asarray(a) for k,a in arrays.items()}
     bad = [k for k,a in arrays.items() if a.dtype.hasobject]
     if bad: raise ValueError(f"arrays {bad} hold Python objects, which only load with pickle; store numbers or strings")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f'.{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')  # not mkstemp: keep the umask's permissions
-    try:
-        with open(tmp, 'xb') as f: np.savez_compressed(f, **arrays)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
+    with atomic_file(dest) as f: np.savez_compressed(f, **arrays)
     return dest
 
 # %% ../nbs/03_data.ipynb #d1338339
