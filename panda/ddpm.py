@@ -11,7 +11,7 @@ __all__ = ['DDPMSchedule', 'noisify', 'predict_x0', 'ddpm_step', 'ddim_step', 'd
 
 # %% ../nbs/01_ddpm.ipynb #1f15b5a3
 class DDPMSchedule:
-    "Linear beta schedule of Ho et al. 2020 and the quantities derived from it, as float64 on the CPU"
+    "Linear beta schedule of Ho et al. 2020 and the quantities derived from it, as float64 on the CPU (`at` reads device copies)"
     def __init__(self,
                  n_steps:int=1000,     # T, the number of diffusion steps
                  beta_min:float=1e-4, # beta_1
@@ -23,14 +23,24 @@ class DDPMSchedule:
         self.beta = torch.linspace(beta_min, beta_max, n_steps, dtype=torch.float64)
         self.alpha = 1 - self.beta
         self.alpha_bar = torch.cumprod(self.alpha, 0)
+        self._tables = {}  # (name, device) -> the table on that device, filled by `at`
     @property
     def config(self): return dict(n_steps=self.n_steps, beta_min=self.beta_min, beta_max=self.beta_max)
     def __repr__(self): return f"DDPMSchedule({self.n_steps}, {self.beta_min}, {self.beta_max})"
     def __eq__(self, o): return isinstance(o, DDPMSchedule) and self.config == o.config
+    def __getstate__(self): return {**self.__dict__, '_tables': {}}  # device copies are a cache, not state
+    def table(self, name:str, device=None):
+        "Table `name` on `device`: float64 where the device supports it (float32 otherwise, e.g. MPS), cached per device"
+        device,tables = torch.device(device if device is not None else 'cpu'),self.__dict__.setdefault('_tables', {})
+        if (name, device) not in tables:
+            v = getattr(self, name)
+            try: tables[name, device] = v.to(device)
+            except (TypeError, RuntimeError): tables[name, device] = v.float().to(device)  # no float64 there
+        return tables[name, device]
     def at(self, name:str, t:torch.Tensor, x:torch.Tensor):
         "Schedule quantity `name` at steps `t` (B,), shaped to broadcast against `x` (B, ...) on its device and dtype"
-        v = getattr(self, name)[t.cpu().long()] if isinstance(t, torch.Tensor) else getattr(self, name)[t]
-        v = torch.as_tensor(v, dtype=torch.float64)
+        if isinstance(t, torch.Tensor): v = self.table(name, t.device)[t.long()]  # indexed on t's device: no sync
+        else: v = self.table(name, x.device)[t]
         return v.to(x.device, x.dtype).reshape(-1, *([1]*(x.ndim-1)))
 
 # %% ../nbs/01_ddpm.ipynb #932ccc64
@@ -95,4 +105,5 @@ def ddim_step(sched:DDPMSchedule, x_t:torch.Tensor, # noisy images at step `t`
 def ddim_timesteps(sched:DDPMSchedule, n:int):
     "`n` steps from T-1 down to 0, evenly spaced, for DDIM sampling"
     if not 1 <= n <= sched.n_steps: raise ValueError(f"DDIM needs 1 <= n_steps <= {sched.n_steps}, got {n}.")
+    if n == 1: return [sched.n_steps-1]
     return sorted({round(v) for v in torch.linspace(0, sched.n_steps-1, n).tolist()}, reverse=True)

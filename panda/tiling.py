@@ -39,9 +39,14 @@ class TileGrid:
         if wr>R or wc>C: raise ValueError(f"Window of {self.window} tiles is larger than the grid of {self.grid} tiles: "
                                           f"use a window of at most {self.grid} tiles.")
         for n,(g,w,s) in {'rows':(R,wr,sr), 'cols':(C,wc,sc)}.items():
-            if (g-w) % s: raise ValueError(f"Windows of {w} tile {n} with stride {s} do not end on the grid edge of {g} "
-                                           f"tile {n}, so some tiles would never be covered: choose a stride that "
-                                           f"divides {g-w} (e.g. 1).")
+            covered = {j for p in range(0, g-w+1, s) for j in range(p, p+w)}
+            gaps = ', '.join(str(j) for j in range(g) if j not in covered)
+            if gaps and s > w:
+                raise ValueError(f"stride {self.stride} is larger than the window {self.window}: tile {n} {gaps} would never "
+                                 f"be covered; use a stride of at most the window, e.g. stride={(min(sr,wr), min(sc,wc))}.")
+            if gaps: raise ValueError(f"Windows of {w} tile {n} with stride {s} do not end on the grid edge of {g} "
+                                      f"tile {n}, so tile {n} {gaps} would never be covered: choose a stride that "
+                                      f"divides {g-w} (e.g. 1).")
         self.tile = (H//R, W//C)
 
     @classmethod
@@ -75,6 +80,14 @@ class TileGrid:
         "Top-left pixel (y, x) of window `i`"
         r,c = self.positions[i]
         return (r*self.tile[0], c*self.tile[1])
+    @property
+    def seams(self):
+        "Pixel rows `ys` and columns `xs` (1 <= p < size) where the set of windows covering a pixel changes: `(ys, xs)`"
+        def changes(ax):
+            starts,n = [self.offset(i)[ax] for i in range(self.n_windows)],self.window_size[ax]
+            cover = [{i for i,s in enumerate(starts) if s <= p < s+n} for p in range(self.size[ax])]
+            return tuple(p for p in range(1, self.size[ax]) if cover[p] != cover[p-1])
+        return changes(0),changes(1)
 
 # %% ../nbs/00_tiling.ipynb #0eccadab
 def _check_img(g, x):
@@ -113,6 +126,20 @@ def coverage(self:TileGrid, device=None, weights=None):
     "How many windows cover each pixel (H, W), or the sum of their `weights`"
     return _coverage(self, device, weights)
 
+def _weighted_coverage(g, weights):
+    "Sum of `weights` over the windows covering each pixel, after refusing weights that cannot give an average everywhere"
+    weights = torch.as_tensor(weights)
+    if (bad := ~torch.isfinite(weights) | (weights < 0)).any():
+        raise ValueError(f"Merge weights must be finite and non-negative, got {int(bad.sum())} negative or non-finite "
+                         f"values (min {weights.nan_to_num().min().item():g}): use weights >= 0, e.g. weights.clamp(min=0).")
+    cov = _coverage(g, weights.device, weights)
+    if (zero := cov == 0).any():
+        ys,xs = zero.nonzero(as_tuple=True)
+        raise ValueError(f"The merge weights sum to zero over the windows covering {len(ys)} pixels (first at y={ys[0]}, "
+                         f"x={xs[0]}), where the weighted average would be 0/0 (NaN): make the weights positive wherever "
+                         f"only one window covers a pixel (e.g. at the window edges), or add a floor: weights.clamp(min=1e-3).")
+    return cov
+
 @patch
 def merge(self:TileGrid, ws, weights:torch.Tensor|None=None):
     "Average the windows `ws` (n_windows, B, C, h, w) into full images (B, C, H, W), weighting by `weights` if given"
@@ -120,9 +147,10 @@ def merge(self:TileGrid, ws, weights:torch.Tensor|None=None):
     if ws.ndim != 5 or ws.shape[0] != self.n_windows or tuple(ws.shape[-2:]) != self.window_size:
         raise ValueError(f"Expected {self.n_windows} windows of size {self.window_size} as (n_windows, B, C, h, w), "
                          f"got shape {tuple(ws.shape)}.")
+    cov = self.coverage(ws.device) if weights is None else _weighted_coverage(self, weights)
     out = ws.new_zeros(*ws.shape[1:3], *self.size)
     for i,w in enumerate(ws): _crop(self, out, i).add_(w if weights is None else w*weights.to(w))
-    return out / self.coverage(ws.device, weights).to(ws.dtype)
+    return out / cov.to(ws.device, ws.dtype)
 
 # %% ../nbs/00_tiling.ipynb #8679fd6f
 def show_windows(g:TileGrid, img:torch.Tensor, # one image (C, H, W) in [-1, 1]

@@ -43,8 +43,9 @@ class AttnBlock(nn.Module):
         self.norm,self.qkv,self.proj = _norm(c),nn.Conv2d(c, 3*c, 1),nn.Conv2d(c, c, 1)
     def forward(self, x, temb=None):
         B,C,H,W = x.shape
-        q,k,v = self.qkv(self.norm(x)).reshape(B, 3, C, H*W).transpose(-1, -2).unbind(1)
-        h = F.scaled_dot_product_attention(q, k, v)
+        # (B, 1 head, HW, 3C) with channels last: 4-D inputs with stride 1 along C, as PyTorch's fused kernels need
+        qkv = self.qkv(self.norm(x)).reshape(B, 1, 3*C, H*W).transpose(-1, -2).contiguous()
+        h = F.scaled_dot_product_attention(*qkv.chunk(3, dim=-1))  # (B, 1, HW, C)
         return x + self.proj(h.transpose(-1, -2).reshape(B, C, H, W))
 
 class Down(nn.Module):
