@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The `gpu` scale of the Table 1 benchmark (panda.bench), in one call on a lent GPU (about 5 minutes on an H100).
+# The `gpu` scale of the Table 1 benchmark (panda.bench), in one call on a lent GPU (about 5 minutes on an H100/H200),
+# then the CUDA checks of the memory measurement (nbs/07_measure.ipynb's `cuda` cells: hand counts on CUDA, and the CPU
+# profiler's figure against the GPU allocator's), about a minute more.
 #
 # Prepare on the workstation, from the repository root:
 #   bash ../shared/device/fetch-wheels.sh          # fastai, torch-fidelity, nbdev... wheels into .whl/
 # Then run on the device machine (device tool: carry [".whl"], timeout 600 s), from the repository root:
 #   PANDA_COMMIT=$(git rev-parse HEAD) bash nbs/benchmarks/gpu_bench.sh
 # (the command line must carry the commit, since the device copy has no .git). It writes under $OUT/gpu:
-# results.csv, results.json, table1.csv, and the samples as uint8 .npz files (<= 1024 images, 12.6 MB each).
+# results.csv, results.json, table1.csv, and the samples as uint8 .npz files (<= 1024 images, 12.6 MB each), plus
+# measure_cuda.log. Every scale is fp32 (the paper's protocol); the sampler is recorded in results.json.
 # FID/KID are computed afterwards on the workstation, where the 87 MB Inception weights are (they cannot travel
 # in a 64 MiB call):
 #   cp -r <files_at>/gpu nbs/benchmarks/results/gpu-h100-$(date +%F)
@@ -26,3 +29,8 @@ from panda.bench import run_bench, table1
 df = run_bench('gpu', out=sys.argv[1], device='cuda', fid=False, progress=False)
 print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
 PY
+# The measurement's own CUDA checks (needs nbdev from the wheels); a failure is logged, it does not lose the results.
+if command -v nbdev_test >/dev/null; then
+  timeout 240 nbdev_test --flags cuda --path nbs/07_measure.ipynb --do_print > "$OUT/gpu/measure_cuda.log" 2>&1 \
+    && echo "07_measure cuda cells: passed" || echo "07_measure cuda cells: FAILED (see measure_cuda.log)"
+fi
