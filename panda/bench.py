@@ -24,21 +24,21 @@ from .cli import load_images
 __all__ = ['PAPER_TABLE', 'SCALES', 'bench_config', 'bench_method', 'git_commit', 'save_samples', 'load_samples', 'fid_columns',
            'quality', 'ratios', 'table1', 'write_results', 'run_bench', 'plot_ratios', 'fid_for_run', 'panda_bench']
 
-# %% ../nbs/09_bench.ipynb #5d772e77
+# %% ../nbs/09_bench.ipynb #39ca923d
 PAPER_TABLE = pd.DataFrame({  # the paper's Table 1, its "GB" read as GiB (nvidia-smi's MiB/1024), unscaled
     'train_mem_gib': [10.4, 8.3], 'sample_mem_gib': [12.0, 10.1], 'train_hours': [14.6, 16.0], 'fid': [23.567, 28.355]},
     index=['DDPM (paper)', 'PANDA (paper)'])
 
 SCALES = {
     'smoke': dict(unet=dict(base_ch=16, ch_mult=(1,2), n_res=1, attn_levels=(1,)), size=32, bs=16, train_steps=6,
-                  epochs=None, n_warmup=3, probe_at=1, lr=1e-4, precision='fp32', sampler='ddim', sample_steps=5, eta=0.,
-                  n_samples=32, sample_bs=32, mem_steps=2),
+                  epochs=None, n_warmup=3, probe_at=1, lr=1e-4, precision='fp32', ema=None, sampler='ddim', sample_steps=5,
+                  eta=0., n_samples=32, sample_bs=32, mem_steps=2),
     'cpu':   dict(unet='tiny', size=32, bs=32, train_steps=1000, epochs=None, n_warmup=10, probe_at=2, lr=1e-3,
-                  precision='fp32', sampler='ddim', sample_steps=50, eta=0., n_samples=512, sample_bs=256, mem_steps=2),
+                  precision='fp32', ema=None, sampler='ddim', sample_steps=50, eta=0., n_samples=512, sample_bs=256, mem_steps=2),
     'gpu':   dict(unet='paper', size=64, bs=32, train_steps=400, epochs=None, n_warmup=20, probe_at=2, lr=1e-4,
-                  precision='fp32', sampler='ddim', sample_steps=50, eta=0., n_samples=2048, sample_bs=256, mem_steps=3),
+                  precision='fp32', ema=None, sampler='ddim', sample_steps=50, eta=0., n_samples=2048, sample_bs=256, mem_steps=3),
     'paper': dict(unet='paper', size=64, bs=32, train_steps=None, epochs=40, n_warmup=20, probe_at=2, lr=1e-4,
-                  precision='fp32', sampler='ddpm', sample_steps=1000, eta=0., n_samples=10000, sample_bs=500, mem_steps=3),
+                  precision='fp32', ema=0.9999, sampler='ddpm', sample_steps=1000, eta=0., n_samples=10000, sample_bs=500, mem_steps=3),
 }
 
 def bench_config(scale:str='smoke', **overrides):
@@ -54,7 +54,7 @@ def bench_config(scale:str='smoke', **overrides):
                          "batch is slowed down by the profiler and must not be timed.")
     return cfg
 
-# %% ../nbs/09_bench.ipynb #2e2fbf1a
+# %% ../nbs/09_bench.ipynb #d998ae0c
 def _sample_modes(method): return ['full'] if method == 'ddpm' else ['one_window', 'both_windows']
 
 def _eps_fn(mode, models, grid):
@@ -76,13 +76,14 @@ def bench_method(method:str, # 'ddpm' or 'panda'
     steps = cfg['train_steps'] if cfg['train_steps'] else cfg['epochs']*len(dls.train)
     reset_memory(dev)
     with MemoryMeter(dev, nvml_baseline=nvml_baseline) as meter, Timer(dev) as tm:
-        runs = train_models(dls, grid, cfg['unet'], sched, lr=cfg['lr'], max_steps=steps, precision=cfg['precision'],
+        runs = train_models(dls, grid, cfg['unet'], sched, lr=cfg['lr'], max_steps=steps, precision=cfg['precision'], ema=cfg['ema'] or None,
                             seed=seed, progress=progress,
                             cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at'])])
-    models = [r['model'] for r in runs]
+    models = [r['ema_model'] if cfg['ema'] else r['model'] for r in runs]  # sample from the EMA when the run keeps one
     step_ms = [r['cbs'][0].summary['median']*1000 for r in runs]
     probes = [r['cbs'][1].result for r in runs]
     row = dict(method=method, n_models=len(models), train_steps_per_model=steps, precision=cfg['precision'],
+               weights=f"ema{cfg['ema']}" if cfg['ema'] else 'raw',
                memory_method=probes[0]['method'], train_alloc_gib=max(p['peak_gib'] for p in probes))
     for ph in ('forward', 'backward', 'step'): row[f'train_{ph}_alloc_gib'] = max(p['phases_gib'].get(ph, math.nan) for p in probes)
     row.update(train_resident_gib=max(p['resident_gib'] for p in probes),
@@ -253,7 +254,7 @@ def fid_for_run(out, data:str|None=None, weights_path=None, device=None):
     write_results(out, df, meta)
     return df
 
-# %% ../nbs/09_bench.ipynb #5236e09b
+# %% ../nbs/09_bench.ipynb #24c1f66c
 @call_parse
 def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on an H100) or 'paper' (full protocol)
                 data:str=None, # image folder (e.g. the Anime Face Dataset's images/); the embedded emoji faces if omitted
@@ -268,6 +269,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 sampler:str=None, # override: 'ddpm' (1000 ancestral steps) or 'ddim'
                 sample_steps:int=None, # override: DDIM steps
                 eta:float=None, # override: DDIM eta
+                ema:float=None, # override: EMA decay of the weights sampled from (0: raw weights)
                 fid_only:bool=False): # only compute FID/KID for the finished run in --out
     "Benchmark PANDA against plain DDPM (the paper's Table 1) and write results.csv, results.json, table1.csv"
     if fid_only: df = fid_for_run(out, data, weights, device)
@@ -275,6 +277,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
         f = {'auto': 'auto', 'yes': True, 'no': False}.get(fid)
         if f is None: raise ValueError(f"--fid must be auto, yes or no, got {fid!r}.")
         df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples,
-                       precision=precision, sampler=sampler, sample_steps=sample_steps, eta=eta)
+                       precision=precision, sampler=sampler, sample_steps=sample_steps, eta=eta,
+                       ema=None if ema is None else (ema or False))
     print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
     print(f"Results written to {out}")

@@ -182,7 +182,7 @@ class MemoryProbe:
                            reserved_gib=reserved, wall_s=wall)
         return False
 
-# %% ../nbs/07_measure.ipynb #7dfac99d
+# %% ../nbs/07_measure.ipynb #cef46ac0
 class MemoryProbeCB(Callback):
     "Peak tensor memory of training batch `at` and of its forward, backward and optimizer phases; see `result`"
     order = -40
@@ -191,7 +191,8 @@ class MemoryProbeCB(Callback):
     def before_batch(self):
         if not self.training or self.n != self.at: return
         dev = next(iter(self.learn.model.parameters())).device
-        self.probe = MemoryProbe(dev, resident=(self.learn.model, self.learn.opt, self.learn.xb, self.learn.yb),
+        held = [getattr(cb, 'ema', None) for cb in self.learn.cbs]  # e.g. an EMA of the weights kept by a callback
+        self.probe = MemoryProbe(dev, resident=(self.learn.model, self.learn.opt, self.learn.xb, self.learn.yb, held),
                                  label=f'training batch {self.at}').__enter__()
         self.probe.start('forward')
     def before_backward(self):

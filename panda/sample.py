@@ -183,13 +183,14 @@ def save_sequence(frames:torch.Tensor, # (n_frames, B, C, H, W) from `sample(...
     f = frames[:, :n_images]
     return save_image_grid(f.transpose(0,1).flatten(0,1), path, nrow=f.shape[0])
 
-# %% ../nbs/05_sample.ipynb #c00df262
+# %% ../nbs/05_sample.ipynb #83d4cc26
 def load_eps(paths, # checkpoint files: one DDPM checkpoint, or one PANDA checkpoint per window
-             device=None, batched:bool=False):
+             device=None, batched:bool=False,
+             ema:bool|None=None): # EMA weights: None: where stored; True: required; False: the raw weights
     "The noise predictor, schedule and image size from checkpoints: `(eps_fn, sched, size)`"
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths: raise ValueError("No checkpoints given: pass the .pt files written by panda_train.")
-    loaded = [load_checkpoint(p, device) for p in paths]
+    loaded = [load_checkpoint(p, device, ema=ema) for p in paths]
     infos = [i for _,i in loaded]
     methods = {i['method'] for i in infos}
     if methods == {'ddpm'}:
