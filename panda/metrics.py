@@ -24,7 +24,7 @@ from .core import as_uint8
 __all__ = ['FID_HELPER_SHA1', 'PAPER_SEAM_XS', 'frechet_distance', 'fid_helper_model_path', 'inception_state_dict',
            'build_inception_weights', 'panda_inception_weights', 'inception_weights', 'real_cache_name', 'fid_kid',
            'inception_features', 'pyr_down', 'pyr_up', 'laplacian_pyramid', 'wasserstein_1d', 'sliced_wasserstein',
-           'swd', 'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
+           'swd', 'colourfulness', 'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
 
 # %% ../nbs/06_metrics.ipynb #a8234df4
 def _images(imgs, name:str='imgs') -> torch.Tensor:
@@ -338,6 +338,13 @@ def swd(
         out[f'swd_{lw}'] = 1e3*sliced_wasserstein(da, db, n_dirs, n_repeats, gen)
     out['swd_mean'] = float(np.mean(list(out.values())))
     return out
+
+# %% ../nbs/06_metrics.ipynb #d99dbb19
+def colourfulness(imgs, # uint8 images (N,3,H,W) or numpy (N,H,W,3)
+                 ) -> float: # mean of |R-G| + |G-B| over pixels, in [0, 2] (full intensity = 1)
+    "How far images are from greyscale: 0 when R = G = B at every pixel"
+    x = _images(imgs).double()/255
+    return float(((x[:, 0] - x[:, 1]).abs() + (x[:, 1] - x[:, 2]).abs()).mean())
 
 # %% ../nbs/06_metrics.ipynb #86be2b87
 def seam_profile(
