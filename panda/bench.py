@@ -195,7 +195,7 @@ def table1(df:pd.DataFrame):
     t.loc['PANDA/DDPM (paper)'] = t.loc['PANDA (paper)']/t.loc['DDPM (paper)']
     return t
 
-# %% ../nbs/09_bench.ipynb #7e306724
+# %% ../nbs/09_bench.ipynb #6d520873
 def write_results(out, df:pd.DataFrame, meta:dict):
     "Write `results.csv`, `table1.csv` and `results.json` (with `meta`) into `out`, each atomically"
     out = Path(out)
@@ -219,6 +219,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
     out = check_out_dir(out)
     real = as_uint8(images)
     rows,t_start,c_start = {},time.time(),os.times()
+    commit, date = git_commit(Path(panda.__file__).parent), datetime.datetime.now().isoformat(timespec='seconds')  # of the code that runs
     baseline = None
     if dev.type == 'cuda':  # the process's idle device memory (its CUDA context), subtracted from NVML's figures
         torch.zeros(1, device=dev); reset_memory(dev); baseline = nvml_process_bytes(dev)
@@ -231,7 +232,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
     df = pd.DataFrame.from_dict(rows, orient='index')
     meta = dict(scale=scale, config={k:(list(v) if isinstance(v, tuple) else v) for k,v in cfg.items()},
                 data=data or 'embedded emoji faces', n_images=len(images), device=device_info(dev),
-                date=datetime.datetime.now().isoformat(timespec='seconds'), commit=git_commit(Path(panda.__file__).parent),
+                date=date, commit=commit,
                 seed=seed, total_seconds=round(time.time()-t_start, 1), total_user_seconds=round(os.times().user-c_start.user, 1),
                 nvml_baseline_gib=None if baseline is None else baseline/GiB,
                 memory_units="GiB (2**30 bytes); the paper's GB read as GiB, unscaled")
