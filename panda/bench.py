@@ -24,7 +24,7 @@ from .cli import load_images
 __all__ = ['PAPER_TABLE', 'SCALES', 'bench_config', 'bench_method', 'git_commit', 'save_samples', 'load_samples', 'fid_columns',
            'quality', 'ratios', 'table1', 'write_results', 'run_bench', 'plot_ratios', 'fid_for_run', 'panda_bench']
 
-# %% ../nbs/09_bench.ipynb #8a20a41d
+# %% ../nbs/09_bench.ipynb #80c4d113
 PAPER_TABLE = pd.DataFrame({  # the paper's Table 1, its "GB" read as GiB (nvidia-smi's MiB/1024), unscaled
     'train_mem_gib': [10.4, 8.3], 'sample_mem_gib': [12.0, 10.1], 'train_hours': [14.6, 16.0], 'fid': [23.567, 28.355]},
     index=['DDPM (paper)', 'PANDA (paper)'])
@@ -52,6 +52,8 @@ def bench_config(scale:str='smoke', **overrides):
     check_precision(cfg['precision'])
     if cfg['sampler'] not in ('ddpm', 'ddim'): raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {cfg['sampler']!r}.")
     if cfg['prediction'] not in ('eps', 'v'): raise ValueError(f"prediction must be 'eps' or 'v', got {cfg['prediction']!r}.")
+    if cfg['train_steps'] is not None and not cfg['probe_at'] < cfg['train_steps']:
+        raise ValueError(f"probe_at={cfg['probe_at']} must be a batch the run trains (< train_steps={cfg['train_steps']}).")
     if not cfg['probe_at'] < cfg['n_warmup']:
         raise ValueError(f"probe_at={cfg['probe_at']} must be a warm-up batch (< n_warmup={cfg['n_warmup']}): the probed "
                          "batch is slowed down by the profiler and must not be timed.")

@@ -355,7 +355,7 @@ class Timer:
         self.elapsed, self.user, self.system = time.perf_counter() - self.t0, c1.user - self.c0.user, c1.system - self.c0.system
         return False
 
-# %% ../nbs/07_measure.ipynb #826f1213
+# %% ../nbs/07_measure.ipynb #5ea32de4
 class StepTimerCB(Callback):
     "Time of each training batch after `n_warmup` batches: CUDA events on a GPU (no per-batch sync), the clock on a CPU; see `summary`"
     order = -50
@@ -391,5 +391,5 @@ class StepTimerCB(Callback):
 
     @property
     def summary(self) -> dict:
-        self.after_fit() if getattr(self, 'events', None) else None
+        if getattr(self, 'events', None): self.after_fit()  # read the CUDA events not read yet
         return summarise_times(getattr(self, 'times', []), self.n_warmup)
