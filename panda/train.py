@@ -21,10 +21,10 @@ from .unet import UNet, make_unet, unet_config
 from .core import atomic_file, check_out_dir, plain
 
 # %% auto #0
-__all__ = ['PREDICTIONS', 'paper_adam', 'RECIPES', 'PRECISIONS', 'CKPT_FORMAT', 'WindowCB', 'DDPMCB', 'eps_loss', 'get_recipe',
-           'check_precision', 'precision_dtype', 'diffusion_learner', 'window_names', 'method_learners',
-           'panda_learners', 'EMACB', 'StopAfterCB', 'release', 'train_models', 'save_checkpoint', 'load_checkpoint',
-           'CheckpointCB']
+__all__ = ['PREDICTIONS', 'paper_adam', 'RECIPES', 'PRECISIONS', 'CKPT_FORMAT', 'WindowCB', 'check_prediction', 'DDPMCB',
+           'eps_loss', 'get_recipe', 'check_precision', 'precision_dtype', 'diffusion_learner', 'window_names',
+           'method_learners', 'panda_learners', 'EMACB', 'StopAfterCB', 'release', 'train_models', 'save_checkpoint',
+           'load_checkpoint', 'CheckpointCB']
 
 # %% ../nbs/04_train.ipynb #fc6017b0
 class WindowCB(Callback):
@@ -38,8 +38,13 @@ class WindowCB(Callback):
         i = self.window if self.window is not None else int(torch.randint(self.grid.n_windows, ()))
         self.learn.xb = (self.grid.crop(self.xb[0], i),)
 
-# %% ../nbs/04_train.ipynb #7fffd264
+# %% ../nbs/04_train.ipynb #2231b18e
 PREDICTIONS = ('eps', 'v')
+
+def check_prediction(prediction:str) -> str:
+    "`prediction` if it is one of `PREDICTIONS`, else a clear error"
+    if prediction not in PREDICTIONS: raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}.")
+    return prediction
 
 class DDPMCB(Callback):
     "Replace a batch of clean images `x0` by the DDPM training pair: input `(x_t, t)`, target `eps` (or `v`)"
@@ -47,7 +52,7 @@ class DDPMCB(Callback):
     def __init__(self, sched:DDPMSchedule,
                  valid_seed:int|None=0, # fixed noise for validation batches, so valid losses compare across epochs
                  prediction:str='eps'): # what the network predicts: 'eps' (Ho et al., the paper) or 'v' (Salimans and Ho)
-        if prediction not in PREDICTIONS: raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}.")
+        check_prediction(prediction)
         store_attr()
     def before_validate(self):
         self.gen = torch.Generator().manual_seed(self.valid_seed) if self.valid_seed is not None else None
