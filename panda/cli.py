@@ -33,7 +33,7 @@ def _check_sampler(sampler, steps, eta):
     if sampler == 'ddim' and not 1 <= steps <= 1000: raise ValueError(f"--sample_steps must be in 1..1000 for DDIM, got {steps}.")
     if not 0 <= eta <= 1: raise ValueError(f"--eta must be in [0, 1], got {eta}.")
 
-# %% ../nbs/08_cli.ipynb #927e3f61
+# %% ../nbs/08_cli.ipynb #89cfbd7f
 def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces if None
               recipe:str='cpu', # 'cpu' or 'paper' (see `panda.train.RECIPES`)
               method:str='panda', # 'panda' (one model per window) or 'ddpm' (one model on full images)
@@ -91,12 +91,13 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
     info['sampler'] = dict(method=sampler, n_steps=sample_steps if sampler == 'ddim' else sched.n_steps, eta=eta, n=n_samples,
                            weights=weights)
     info['samples'] = str(save_image_grid(x0, out/'samples.png'))
+    info['samples_npz'] = str(save_npz_atomic(out/'samples.npz', images=as_uint8(x0).numpy()))
     info['run_json'] = str(out/'run.json')
     write_json(info, out/'run.json')
     print(f"Samples: {info['samples']}\nRun record: {info['run_json']}")
     return info
 
-# %% ../nbs/08_cli.ipynb #3d8ddd18
+# %% ../nbs/08_cli.ipynb #5a2eac5b
 @call_parse
 def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's images/); the embedded emoji faces if omitted
                 recipe:str='cpu', # 'cpu' (minutes on a CPU) or 'paper' (DDPM UNet, Adam lr 1e-4, batch 32, 40 epochs, 64x64)
@@ -121,8 +122,10 @@ def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's ima
                 prediction:str=None, # the network predicts 'eps' (the paper's) or 'v' (default: the recipe's)
                 grey:bool=False): # train on greyscale copies of the images
     "Train PANDA (or plain DDPM with --method ddpm), then sample a grid of images"
-    train_run(data, recipe, method, out, epochs, bs, lr, size, unet, n_strips, k, device, seed, n_samples, sampler,
-              sample_steps, eta, precision, ema_decay, ema, prediction, grey)
+    train_run(data=data, recipe=recipe, method=method, out=out, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet,
+              n_strips=n_strips, k=k, device=device, seed=seed, n_samples=n_samples, sampler=sampler,
+              sample_steps=sample_steps, eta=eta, precision=precision, ema=ema_decay, use_ema=ema,
+              prediction=prediction, grey=grey)
 
 # %% ../nbs/08_cli.ipynb #af2efaf7
 def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA window
