@@ -18,11 +18,13 @@ from .train import load_checkpoint, check_prediction
 __all__ = ['VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'single_image_eps', 'show_sampling_step',
            'save_image_grid', 'save_sequence', 'load_image_grid', 'load_eps']
 
-# %% ../nbs/05_sample.ipynb #2f72497c
+# %% ../nbs/05_sample.ipynb #c502db4a
 class VtoEps(nn.Module):
     "A v-prediction `model` as a noise predictor: eps = sqrt(alpha_bar_t) v + sqrt(1-alpha_bar_t) x_t"
     def __init__(self, model:nn.Module, sched:DDPMSchedule): super().__init__(); self.model, self.sched = model, sched
-    def forward(self, x_t, t): return eps_from_v(self.sched, x_t, t, self.model(x_t, t))
+    @property
+    def takes_offsets(self): return getattr(self.model, 'takes_offsets', False)
+    def forward(self, x_t, t, *args): return eps_from_v(self.sched, x_t, t, self.model(x_t, t, *args))
 
 def as_eps_model(model:nn.Module, sched:DDPMSchedule, prediction:str='eps') -> nn.Module:
     "`model` if it predicts eps, wrapped in `VtoEps` if it predicts v"
@@ -34,7 +36,11 @@ class FullEps:
     def __init__(self, model:nn.Module): self.model = model
     def __call__(self, x_t, t): return self.model(x_t, t)
 
-# %% ../nbs/05_sample.ipynb #e720f65f
+# %% ../nbs/05_sample.ipynb #26a59e60
+def _call(model, x, t, offsets):
+    "`model(x, t)`, with the windows' offsets for a shared model that takes them (`SharedUNet`)"
+    return model(x, t, offsets) if getattr(model, 'takes_offsets', False) else model(x, t)
+
 class WindowedEps:
     "PANDA's noise prediction: each window's model predicts its window of `x_t`; predictions are averaged on overlaps"
     def __init__(self,
@@ -59,13 +65,14 @@ class WindowedEps:
     def _predict_windows(self, ws, t):
         n,B = ws.shape[:2]
         if self.shared and self.batched:
-            return self.models[0](ws.flatten(0,1), t.repeat(n)).unflatten(0, (n,B))
+            offsets = torch.tensor([self.grid.offset(i) for i in range(n)], device=ws.device).repeat_interleave(B, 0)
+            return _call(self.models[0], ws.flatten(0,1), t.repeat(n), offsets).unflatten(0, (n,B))
         if self.batched:
             from torch.func import functional_call, vmap
             self._stack()
             f = lambda p,b,x: functional_call(self.base, (p,b), (x,t))
             return vmap(f)(self.params, self.buffers, ws)
-        return torch.stack([self.models[0 if self.shared else i](w, t) for i,w in enumerate(ws)])
+        return torch.stack([_call(self.models[0 if self.shared else i], w, t, self.grid.offset(i)) for i,w in enumerate(ws)])
 
     def window_eps(self, x_t, t):
         "Each window's own prediction, (n_windows, B, C, h, w), before merging"
@@ -76,7 +83,7 @@ class WindowedEps:
         # One window at a time, added into place: only one window's activations and prediction exist at once
         out = None
         for i in range(self.grid.n_windows):
-            e = self.models[0 if self.shared else i](self.grid.crop(x_t, i), t)
+            e = _call(self.models[0 if self.shared else i], self.grid.crop(x_t, i), t, self.grid.offset(i))
             if out is None: out = e.new_zeros(*e.shape[:2], *self.grid.size)
             self.grid.crop(out, i).add_(e if self.weights is None else e*self.weights.to(e))
             del e
@@ -213,16 +220,25 @@ def load_image_grid(path, # PNG written by `save_image_grid`
     elif n > len(cells): raise ValueError(f"{str(path)!r} holds {len(cells)} cells, fewer than n={n}.")
     return torch.stack(cells[:n])
 
-# %% ../nbs/05_sample.ipynb #3a2bad9e
-def load_eps(paths, # checkpoint files: one DDPM checkpoint, or one PANDA checkpoint per window
-             device=None, batched:bool=False,
-             ema:bool|None=None): # EMA weights: None: where stored; True: required; False: the raw weights
+# %% ../nbs/05_sample.ipynb #df060c0e
+def load_eps(paths, # checkpoint files: one DDPM checkpoint, one PANDA checkpoint per window, or one shared model
+             device=None,
+             batched:bool|None=None, # windows of a step in one batch; None: yes for a shared model, no for per-window models
+             ema:bool|None=None, # EMA weights: None: where stored; True: required; False: the raw weights
+             layout:TileGrid|None=None): # a shared model only: sample on this layout instead of the one it was trained on
     "The noise predictor, schedule and image size from checkpoints: `(eps_fn, sched, size)`"
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths: raise ValueError("No checkpoints given: pass the .pt files written by panda_train.")
     loaded = [load_checkpoint(p, device, ema=ema) for p in paths]
     infos = [i for _,i in loaded]
     methods = {i['method'] for i in infos}
+    if 'shared' in methods:
+        if len(paths) > 1: raise ValueError(f"{len(paths)} checkpoints given with a shared window model: it is sampled alone.")
+        (model, info), = loaded
+        grid = _shared_layout(info, layout, paths[0])
+        return WindowedEps(as_eps_model(model, info['sched'], info['prediction']), grid, ifnone(batched, True)), info['sched'], grid.size
+    if layout is not None: raise ValueError("layout= applies to a shared window model; per-window models keep their tiling.")
+    batched = ifnone(batched, False)
     if methods == {'ddpm'}:
         if len(paths) > 1: raise ValueError(f"{len(paths)} DDPM checkpoints given; plain DDPM samples from one model.")
         return FullEps(as_eps_model(loaded[0][0], infos[0]['sched'], infos[0]['prediction'])), infos[0]['sched'], tuple(infos[0]['size'])
@@ -248,3 +264,17 @@ def load_eps(paths, # checkpoint files: one DDPM checkpoint, or one PANDA checkp
                          + ": pass exactly one checkpoint per window, e.g. model_l.pt and model_r.pt.")
     models = [as_eps_model(m, sched, i['prediction']) for _,m,i in sorted(zip(wins, [m for m,_ in loaded], infos), key=lambda o: o[0])]
     return WindowedEps(models, grid, batched), sched, grid.size
+
+# %% ../nbs/05_sample.ipynb #f8bc2a89
+def _shared_layout(info, layout, path):
+    "The layout a shared model is sampled on: its own, or `layout` where the model's conditioning can provide it"
+    trained = info['grid']
+    if layout is None: return trained
+    if layout.window_size != trained.window_size:
+        raise ValueError(f"{str(path)!r} was trained on {trained.window_size[0]}x{trained.window_size[1]} windows; the layout "
+                         f"{layout} has {layout.window_size[0]}x{layout.window_size[1]} windows: keep the window size.")
+    if info['cond'] == 'coords' and layout.size != trained.size:
+        raise ValueError(f"{str(path)!r} is conditioned on coordinates in a {trained.size[0]}x{trained.size[1]} image and "
+                         f"cannot place windows in a {layout.size[0]}x{layout.size[1]} canvas: sample at its size, or train "
+                         f"with --cond none for canvases of any size.")
+    return layout

@@ -56,12 +56,12 @@ class Up(nn.Module):
     def __init__(self, c): super().__init__(); self.conv = nn.Conv2d(c, c, 3, padding=1)
     def forward(self, x, temb=None): return self.conv(F.interpolate(x, scale_factor=2., mode='nearest'))
 
-# %% ../nbs/02_unet.ipynb #1dc473e5
+# %% ../nbs/02_unet.ipynb #1caed654
 UNET_PRESETS = {
     # Ho et al. 2020, CIFAR-10 model: 35.7M parameters. Attention at level 2 = 16x16 for 64x64 inputs.
-    'paper': dict(in_ch=3, base_ch=128, ch_mult=(1,2,2,2), n_res=2, attn_levels=(2,), dropout=0.1),
+    'paper': dict(in_ch=3, base_ch=128, ch_mult=(1,2,2,2), n_res=2, attn_levels=(2,), dropout=0.1, cond_ch=0),
     # Small enough to train on 2 CPU cores in minutes.
-    'tiny':  dict(in_ch=3, base_ch=32, ch_mult=(1,2,2), n_res=1, attn_levels=(2,), dropout=0.),
+    'tiny':  dict(in_ch=3, base_ch=32, ch_mult=(1,2,2), n_res=1, attn_levels=(2,), dropout=0., cond_ch=0),
 }
 
 def unet_config(preset:str|dict='tiny', **kwargs):
@@ -75,7 +75,7 @@ def unet_config(preset:str|dict='tiny', **kwargs):
     if unknown: raise ValueError(f"Unknown UNet settings {sorted(unknown)}: allowed are {sorted(UNET_PRESETS['paper'])}.")
     return {k:(list(v) if isinstance(v, (tuple,list)) else v) for k,v in cfg.items()}
 
-# %% ../nbs/02_unet.ipynb #7c359a01
+# %% ../nbs/02_unet.ipynb #7a70a1ef
 class UNet(nn.Module):
     "DDPM UNet predicting the noise `eps` of `x_t` at step `t`; any H, W divisible by 2**(levels-1)"
     def __init__(self,
@@ -84,15 +84,16 @@ class UNet(nn.Module):
                  ch_mult=(1,2,2),   # channel multiplier per level
                  n_res:int=1,       # residual blocks per level (the up path has one more)
                  attn_levels=(2,),  # levels (0-based) with self-attention after each residual block
-                 dropout:float=0.): # dropout in the residual blocks
+                 dropout:float=0., # dropout in the residual blocks
+                 cond_ch:int=0):    # extra conditioning input channels (e.g. coordinates), not predicted
         super().__init__()
         self.config = unet_config(dict(in_ch=in_ch, base_ch=base_ch, ch_mult=ch_mult, n_res=n_res,
-                                       attn_levels=attn_levels, dropout=dropout))
+                                       attn_levels=attn_levels, dropout=dropout, cond_ch=cond_ch))
         bad = [l for l in attn_levels if not 0 <= l < len(ch_mult)]
         if bad: raise ValueError(f"attn_levels {bad} out of range: the UNet has levels 0..{len(ch_mult)-1}.")
         t_dim = base_ch*4
         self.t_mlp = nn.Sequential(nn.Linear(base_ch, t_dim), nn.SiLU(), nn.Linear(t_dim, t_dim))
-        self.stem = nn.Conv2d(in_ch, base_ch, 3, padding=1)
+        self.stem = nn.Conv2d(in_ch+cond_ch, base_ch, 3, padding=1)
         self.downs,chs,c = nn.ModuleList(),[base_ch],base_ch
         for lvl,m in enumerate(ch_mult):
             for _ in range(n_res):
