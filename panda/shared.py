@@ -33,7 +33,7 @@ def coord_channels(offsets, # top-left pixel (y, x) of each window: (B, 2), or o
     xs = ((o[:,1:] + torch.arange(w, device=o.device)) + 0.5) / W * 2 - 1
     return torch.stack([ys[:,:,None].expand(-1,h,w), xs[:,None,:].expand(-1,h,w)], 1).float()
 
-# %% ../nbs/03b_shared.ipynb #8d6dd4a5
+# %% ../nbs/03b_shared.ipynb #86b9628b
 class SharedUNet(nn.Module):
     "One noise predictor for every window of an image of `size`, told where its window lies (`cond='coords'`) or not ('none')"
     takes_offsets = True
@@ -47,8 +47,6 @@ class SharedUNet(nn.Module):
             raise ValueError(f"cond={cond!r} needs a UNet with cond_ch={want}, got cond_ch={unet.config.get('cond_ch', 0)}: "
                              f"build it with make_shared_unet.")
         self.unet, self.size, self.cond = unet, _pair(size, 'size'), cond
-    @property
-    def config(self): return dict(unet=self.unet.config, size=list(self.size), cond=self.cond)
     def forward(self, x_t, t, offsets=None): # offsets: top-left (y, x) of each window in the full image, (B, 2) or one pair
         "Predicted noise (or v) for windows `x_t` (B, C, h, w) lying at `offsets` of the full image"
         if self.cond == 'none': return self.unet(x_t, t)
