@@ -10,6 +10,12 @@
 # (the command line must carry the commit, since the device copy has no .git). It writes under $OUT/gpu:
 # results.csv, results.json, table1.csv, and the samples as uint8 .npz files (<= 1024 images, 12.6 MB each), plus
 # measure_cuda.log. Every scale is fp32 (the paper's protocol); the sampler is recorded in results.json.
+# Options (environment variables):
+#   ROWS=DDPM,PANDA,shared-strips-coords-g0,...  the rows to run (panda.bench.row_spec; default DDPM,PANDA)
+#   KEEP=<results dir>   start from that run's results.json: its rows with the same configuration are kept, not rerun
+#                        (so one lease can add shared-model rows to a recorded DDPM/PANDA run)
+#   MEASURE=0            skip the 07_measure CUDA checks
+#   PRECISION=bf16       override the scale's fp32 (use a fresh OUT: another configuration is refused in a KEEP folder)
 # FID/KID are computed afterwards on the workstation, where the 87 MB Inception weights are (they cannot travel
 # in a 64 MiB call):
 #   cp -r <files_at>/gpu nbs/benchmarks/results/gpu-h100-$(date +%F)
@@ -23,14 +29,16 @@ export PYTHONUNBUFFERED=1
 OUT=${OUT:-bench_out}
 mkdir -p "$OUT/gpu"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu/nvidia-smi.csv" || echo "nvidia-smi not available"
+if [ -n "${KEEP:-}" ]; then cp "$KEEP/results.json" "$OUT/gpu/"; fi
 python3 - "$OUT/gpu" <<'PY'
-import sys
+import os, sys
 from panda.bench import run_bench, table1
-df = run_bench('gpu', out=sys.argv[1], device='cuda', fid=False, progress=False)
+rows = [r.strip() for r in os.environ.get('ROWS', 'DDPM,PANDA').split(',') if r.strip()]
+df = run_bench('gpu', out=sys.argv[1], device='cuda', fid=False, progress=False, rows=rows, precision=os.environ.get('PRECISION') or None)
 print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
 PY
 # The measurement's own CUDA checks (needs nbdev from the wheels); a failure is logged, it does not lose the results.
-if command -v nbdev_test >/dev/null; then
+if [ "${MEASURE:-1}" != 0 ] && command -v nbdev_test >/dev/null; then
   timeout 240 nbdev_test --flags cuda --path nbs/07_measure.ipynb --do_print > "$OUT/gpu/measure_cuda.log" 2>&1 \
     && echo "07_measure cuda cells: passed" || echo "07_measure cuda cells: FAILED (see measure_cuda.log)"
 fi
