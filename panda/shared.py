@@ -11,10 +11,10 @@ from .tiling import TileGrid, _pair
 from .unet import UNet, make_unet
 
 # %% auto #0
-__all__ = ['CONDS', 'check_cond', 'coord_channels', 'SharedUNet', 'make_shared_unet', 'window_offsets', 'crop_at',
+__all__ = ['CONDS', 'check_cond', 'to_device', 'coord_channels', 'SharedUNet', 'make_shared_unet', 'window_offsets', 'crop_at',
            'overlapping_pairs', 'overlap_mse', 'OverlapLoss', 'SharedWindowCB']
 
-# %% ../nbs/03b_shared.ipynb #1b377a2e
+# %% ../nbs/03b_shared.ipynb #74a32ab6
 CONDS = ('coords', 'none')
 
 def check_cond(cond:str) -> str:
@@ -22,6 +22,12 @@ def check_cond(cond:str) -> str:
     if cond not in CONDS: raise ValueError(f"cond must be one of {CONDS} ('coords': the model is told where its window lies; "
                                            f"'none': translation invariant), got {cond!r}.")
     return cond
+
+def to_device(o:torch.Tensor, device):
+    "`o` on `device` without stalling a GPU: a copy from pageable host memory waits for the stream, a pinned one does not"
+    device = torch.device(device)
+    if device.type != 'cuda' or o.device.type == 'cuda': return o.to(device)
+    return o.pin_memory().to(device, non_blocking=True)
 
 def coord_channels(offsets, # top-left pixel (y, x) of each window: (B, 2), or one pair for all
                    window_size, # (h, w) of the windows
@@ -33,7 +39,7 @@ def coord_channels(offsets, # top-left pixel (y, x) of each window: (B, 2), or o
     xs = ((o[:,1:] + torch.arange(w, device=o.device)) + 0.5) / W * 2 - 1
     return torch.stack([ys[:,:,None].expand(-1,h,w), xs[:,None,:].expand(-1,h,w)], 1).float()
 
-# %% ../nbs/03b_shared.ipynb #86b9628b
+# %% ../nbs/03b_shared.ipynb #06804d42
 class SharedUNet(nn.Module):
     "One noise predictor for every window of an image of `size`, told where its window lies (`cond='coords'`) or not ('none')"
     takes_offsets = True
@@ -51,7 +57,7 @@ class SharedUNet(nn.Module):
         "Predicted noise (or v) for windows `x_t` (B, C, h, w) lying at `offsets` of the full image"
         if self.cond == 'none': return self.unet(x_t, t)
         if offsets is None: raise ValueError("This shared model is conditioned on coordinates: pass each window's offsets.")
-        c = coord_channels(torch.as_tensor(offsets, device=x_t.device), x_t.shape[-2:], self.size).to(x_t.dtype)
+        c = coord_channels(to_device(torch.as_tensor(offsets), x_t.device), x_t.shape[-2:], self.size).to(x_t.dtype)
         return self.unet(torch.cat([x_t, c.expand(len(x_t), -1, -1, -1)], 1), t)
 
 def make_shared_unet(unet:str|dict='tiny', # UNet preset or config
@@ -60,7 +66,7 @@ def make_shared_unet(unet:str|dict='tiny', # UNet preset or config
     "A fresh `SharedUNet`: the UNet gets 2 coordinate input channels for 'coords'"
     return SharedUNet(make_unet(unet, cond_ch=2 if check_cond(cond) == 'coords' else 0), size, cond)
 
-# %% ../nbs/03b_shared.ipynb #ed1aaf80
+# %% ../nbs/03b_shared.ipynb #9842cb3b
 def window_offsets(grid:TileGrid, # the layout: the image size and the window size
                    stride:int|None=None): # None: the layout's windows; else every offset on this pixel stride
     "Top-left pixel offsets (n, 2) of the windows a shared model trains on"
@@ -72,11 +78,15 @@ def window_offsets(grid:TileGrid, # the layout: the image size and the window si
     return torch.tensor([(y,x) for y in range(0, H-h+1, stride) for x in range(0, W-w+1, stride)])
 
 def crop_at(x:torch.Tensor, # (B, C, H, W)
-            offsets:torch.Tensor, # (B, 2) top-left (y, x) per image
+            offsets:torch.Tensor, # (B, 2) top-left (y, x) per image, on any device
             window_size):
-    "Each image of `x` cut at its own offset: (B, C, h, w)"
+    "Each image of `x` cut at its own offset: (B, C, h, w), in one indexing operation on `x`'s device (no host round trip)"
     h,w = _pair(window_size, 'window_size')
-    return torch.stack([x[i, :, y:y+h, x0:x0+w] for i,(y,x0) in enumerate(offsets.tolist())])
+    o = to_device(torch.as_tensor(offsets), x.device).long()
+    rows = (o[:,:1] + torch.arange(h, device=x.device))[:,:,None]    # (B, h, 1)
+    cols = (o[:,1:] + torch.arange(w, device=x.device))[:,None,:]    # (B, 1, w)
+    b = torch.arange(len(x), device=x.device)[:,None,None]
+    return x[b, :, rows, cols].permute(0,3,1,2).contiguous()         # advanced indices first: (B, h, w, C)
 
 def overlapping_pairs(offsets:torch.Tensor, window_size) -> torch.Tensor:
     "All ordered pairs (i, j), i != j, of `offsets` whose windows share at least one pixel: (n_pairs, 2)"
@@ -111,7 +121,7 @@ class OverlapLoss:
         la, lb = F.mse_loss(pred[:n].float(), target[:n].float()), F.mse_loss(pred[n:].float(), target[n:].float())
         return rho*la + rho*lb + self.gamma*overlap_mse(pred[:n], pred[n:], oa, ob)
 
-# %% ../nbs/03b_shared.ipynb #9262e330
+# %% ../nbs/03b_shared.ipynb #5c977c91
 class SharedWindowCB(Callback):
     "Cut each noised image's window(s) for a shared model: random layout windows (or stride offsets), in overlapping pairs if `gamma` > 0"
     order = 15  # after DDPMCB (10) has noised the full images
@@ -131,13 +141,14 @@ class SharedWindowCB(Callback):
         (x_t, t), (y,) = self.xb, self.yb
         ws = self.grid.window_size
         if self.gamma == 0:
-            o = self.offsets[self._randint(len(self.offsets), len(x_t))]
-            self.learn.xb, self.learn.yb, self.loss.pairs = (crop_at(x_t, o, ws), t, o.to(x_t.device)), (crop_at(y, o, ws),), None
+            o = to_device(self.offsets[self._randint(len(self.offsets), len(x_t))], x_t.device)
+            self.learn.xb, self.learn.yb, self.loss.pairs = (crop_at(x_t, o, ws), t, o), (crop_at(y, o, ws),), None
             return
         n = max(1, len(x_t)//2)
         oa, ob = self.offsets[self.pairs[self._randint(len(self.pairs), n)]].unbind(1)
         x_t, t, y = x_t[:n], t[:n], y[:n]
-        self.learn.xb = (torch.cat([crop_at(x_t, oa, ws), crop_at(x_t, ob, ws)]), t.repeat(2), torch.cat([oa, ob]).to(x_t.device))
-        self.learn.yb = (torch.cat([crop_at(y, oa, ws), crop_at(y, ob, ws)]),)
+        o = to_device(torch.cat([oa, ob]), x_t.device)                 # both windows' offsets; the loss keeps the host copies
+        self.learn.xb = (torch.cat([crop_at(x_t, o[:n], ws), crop_at(x_t, o[n:], ws)]), t.repeat(2), o)
+        self.learn.yb = (torch.cat([crop_at(y, o[:n], ws), crop_at(y, o[n:], ws)]),)
         self.loss.pairs = (oa, ob)
     def after_fit(self): self.loss.pairs = None
