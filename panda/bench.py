@@ -238,7 +238,7 @@ def table1(df:pd.DataFrame):
     t.loc['PANDA/DDPM (paper)'] = t.loc['PANDA (paper)']/t.loc['DDPM (paper)']
     return t
 
-# %% ../nbs/09_bench.ipynb #9d9e7ff4
+# %% ../nbs/09_bench.ipynb #f1dcad2e
 def write_results(out, df:pd.DataFrame, meta:dict):
     "Write `results.csv`, `table1.csv` and `results.json` (with `meta`) into `out`, each atomically"
     out = Path(out)
@@ -291,8 +291,11 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
                 device=device_info(dev), date=date, commit=commit, seed=seed,
                 nvml_baseline_gib=None if baseline is None else baseline/GiB,
                 memory_units="GiB (2**30 bytes); the paper's GB read as GiB, unscaled")
-    if done: meta['kept_rows'] = {k: dict(date=old_meta['date'], commit=old_meta['commit'], device=old_meta['device'].get('name'))
-                                  for k in done}
+    if done:  # where each kept row was made: its own record, else what the earlier run said of it, else that run
+        before = old_meta.get('kept_rows', {})
+        meta['kept_rows'] = {k: dict(date=done[k].get('run_date') or before.get(k, {}).get('date') or old_meta['date'],
+                                     commit=done[k].get('run_commit') or before.get(k, {}).get('commit') or old_meta['commit'],
+                                     device=before.get(k, {}).get('device') or old_meta['device'].get('name')) for k in done}
     def _df(): return pd.DataFrame.from_dict({r: done[r] for r in rows if r in done}, orient='index')
     for name in rows:
         if name in done: print(f"{name}: kept from the earlier run in {out}"); continue
@@ -316,24 +319,37 @@ def plot_ratios(t1:pd.DataFrame, title:str='', ax=None):
     ax.axhline(1, color='k', lw=0.8); ax.set_ylabel('PANDA / DDPM'); ax.set_title(title)
     return ax
 
-# %% ../nbs/09_bench.ipynb #6aeee448
+# %% ../nbs/09_bench.ipynb #a58b047f
 def fid_for_run(out, data:str|None=None, weights_path=None, device=None,
-                redo:bool=False): # compute it again for rows that have it
+                redo:bool=False, # compute it again for rows that have it
+                rows=None): # only these rows, in this order; None: every row of the run
     "Compute FID/KID for the samples of every row of a run in `out` that has none yet, and add them to its results files"
     out = Path(out)
     res = json.loads((out/'results.json').read_text())
     size = res['meta']['config']['size']
     real = as_uint8(load_images(data, size, grey=res['meta']['config'].get('grey', False)))
     df = pd.read_csv(out/'results.csv', index_col=0)
-    for name in df.index:
-        if not redo and 'fid' in df and df.loc[name, 'fid'] == df.loc[name, 'fid']: continue  # has its FID already
-        for k,v in fid_columns(load_samples(out, f'samples_{_slug(name)}'), real, weights_path, device).items(): df.loc[name, k] = v
     meta = {**res['meta'], 'fid_computed': dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
                                                  device=str(device or 'auto'), commit=git_commit(Path(panda.__file__).parent))}
+    n_want = res['meta']['config']['n_samples']
+    if rows is not None:
+        rows = [rows] if isinstance(rows, str) else list(rows)
+        unknown = [r for r in rows if r not in df.index]
+        if unknown: raise ValueError(f"rows {unknown} are not in the run in {str(out)!r}, whose rows are {list(df.index)}.")
+    for name in (df.index if rows is None else rows):
+        if not redo and 'fid' in df and df.loc[name, 'fid'] == df.loc[name, 'fid']: continue  # has its FID already
+        try: fake = load_samples(out, f'samples_{_slug(name)}')
+        except FileNotFoundError as e: fake, why = None, str(e)
+        if fake is not None and len(fake) != n_want: fake, why = None, f"{len(fake)} samples found, the run made {n_want}"
+        if fake is None:  # a row whose samples did not all come back (e.g. from a device call) keeps its other figures
+            warnings.warn(f"Row {name!r}: FID not computed: {why}"); df.loc[name, 'fid_note'] = f"FID not computed: {why}"
+            continue
+        for k,v in fid_columns(fake, real, weights_path, device).items(): df.loc[name, k] = v
+        write_results(out, df, meta)  # after every row: FID of thousands of samples on a CPU takes minutes per row
     write_results(out, df, meta)
     return df
 
-# %% ../nbs/09_bench.ipynb #c9828837
+# %% ../nbs/09_bench.ipynb #9a549db6
 @call_parse
 def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on an H100) or 'paper' (full protocol)
                 data:str=None, # image folder (e.g. the Anime Face Dataset's images/); the embedded emoji faces if omitted
@@ -344,6 +360,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 weights:str=None, # InceptionV3 weights file for FID (or set PANDA_INCEPTION_WEIGHTS)
                 train_steps:int=None, # override: training steps per model
                 n_samples:int=None, # override: samples per method for the quality metrics
+                size:int=None, # override: image side in pixels (the cpu scale's 32, the gpu scale's 64)
                 precision:str=None, # override: 'fp32' (every scale's default, the paper's), 'bf16' or 'fp16'
                 sampler:str=None, # override: 'ddpm' (1000 ancestral steps) or 'ddim'
                 sample_steps:int=None, # override: DDIM steps
@@ -351,17 +368,18 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 ema:float=None, # override: EMA decay of the weights sampled from (0: raw weights)
                 grey:bool=False, # train on greyscale copies of the images: the samples' colourfulness must stay near 0
                 prediction:str=None, # override: the network predicts 'eps' (every scale's default) or 'v'
-                rows:str='DDPM,PANDA', # comma-separated rows: DDPM, PANDA, shared-<strips|2d>-<coords|none>-g<gamma>
+                rows:str=None, # comma-separated rows: DDPM, PANDA, shared-<strips|2d>-<coords|none>-g<gamma>; default DDPM,PANDA (with --fid_only: every row)
                 fresh:bool=False, # run every row again, even those already in --out from the same configuration
-                fid_only:bool=False): # only compute FID/KID for the rows of the run in --out that have none
+                fid_only:bool=False): # only compute FID/KID for the rows of the run in --out that have none (those of --rows if given)
     "Benchmark PANDA against plain DDPM (the paper's Table 1) and write results.csv, results.json, table1.csv"
-    if fid_only: df = fid_for_run(out, data, weights, device)
+    rows = None if rows is None else [r.strip() for r in rows.split(',') if r.strip()]
+    if fid_only: df = fid_for_run(out, data, weights, device, rows=rows)
     else:
         f = {'auto': 'auto', 'yes': True, 'no': False}.get(fid)
         if f is None: raise ValueError(f"--fid must be auto, yes or no, got {fid!r}.")
-        df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples,
+        df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples, size=size,
                        precision=precision, sampler=sampler, sample_steps=sample_steps, eta=eta,
                        ema=None if ema is None else (ema or False), grey=grey or None, prediction=prediction,
-                       rows=[r.strip() for r in rows.split(',') if r.strip()], fresh=fresh)
+                       rows=rows or ('DDPM', 'PANDA'), fresh=fresh)
     print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
     print(f"Results written to {out}")

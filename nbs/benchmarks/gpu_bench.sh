@@ -16,6 +16,12 @@
 #                        (so one lease can add shared-model rows to a recorded DDPM/PANDA run)
 #   MEASURE=0            skip the 07_measure CUDA checks
 #   PRECISION=bf16       override the scale's fp32 (use a fresh OUT: another configuration is refused in a KEEP folder)
+# Mind what a device call gives back: at most 8 files of at most 16 MiB, 64 MiB in all. A row's 2048 samples are two
+# 12.6 MB files (they do not compress), so one call brings back the samples of at most two new rows; rows run beyond
+# that keep their SWD, seam and colour figures (computed there) but lose their FID (2026-11-26: shared-strips-coords-g0.3
+# lost half its samples so). Delete table1.csv (rebuilt from results.json) and nvidia-smi.csv to make room.
+# The 07_measure CUDA cells passed on an H200 on 2026-11-26 (commit 2c292af); 09_bench's `cuda` cell passed there too,
+# and its notebook then stops at the FID cell, which needs the Inception weights the device machine lacks.
 # FID/KID are computed afterwards on the workstation, where the 87 MB Inception weights are (they cannot travel
 # in a 64 MiB call):
 #   cp -r <files_at>/gpu nbs/benchmarks/results/gpu-h100-$(date +%F)
