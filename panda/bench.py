@@ -23,7 +23,7 @@ from .cli import load_images
 
 # %% auto #0
 __all__ = ['PAPER_TABLE', 'SCALES', 'SHARED_LAYOUTS', 'RATIO_COLS', 'bench_config', 'row_spec', 'bench_method', 'git_commit',
-           'save_samples', 'load_samples', 'fid_columns', 'quality', 'ratios', 'ratios_to_ddpm', 'table1',
+           'save_samples', 'load_samples', 'fid_columns', 'quality', 'ratios_to_ddpm', 'ratios', 'table1',
            'write_results', 'run_bench', 'plot_ratios', 'fid_for_run', 'panda_bench']
 
 # %% ../nbs/09_bench.ipynb #3ee4f078
@@ -188,7 +188,7 @@ def load_samples(out, name:str):
     if not files: raise FileNotFoundError(f"No {name}_*.npz samples in {str(out)!r}: run the benchmark first.")
     return torch.from_numpy(np.concatenate([np.load(f)['images'] for f in files]))
 
-# %% ../nbs/09_bench.ipynb #8cf1afb1
+# %% ../nbs/09_bench.ipynb #3ddc8902
 def fid_columns(fake, real, weights_path=None, device=None):
     "FID and KID of `fake` against `real` as benchmark columns"
     r = fid_kid(fake, real, weights_path=weights_path, device=device)
@@ -209,12 +209,6 @@ def quality(fake:torch.Tensor, real:torch.Tensor, size:int, fid:bool|str='auto',
             res['fid_note'] = f"FID not computed: {type(e).__name__}: {str(e)[:300]}"
     return res
 
-def ratios(df:pd.DataFrame, row:str='PANDA'):
-    "The ratio `row`/DDPM of the numeric columns (empty where either row is missing)"
-    num = df.select_dtypes('number')
-    if row not in num.index or 'DDPM' not in num.index: return pd.Series(dtype=float, name=f'{row}/DDPM')
-    return (num.loc[row]/num.loc['DDPM']).rename(f'{row}/DDPM')
-
 RATIO_COLS = ['train_alloc_gib', 'train_epoch_s', 'train_time_s', 'sample_alloc_gib', 'sample_s_per_image', 'fid', 'kid', 'swd']
 
 def ratios_to_ddpm(df:pd.DataFrame, cols=RATIO_COLS):
@@ -222,6 +216,11 @@ def ratios_to_ddpm(df:pd.DataFrame, cols=RATIO_COLS):
     if 'DDPM' not in df.index: return pd.DataFrame()
     cols = [c for c in cols if c in df]
     return df[cols].astype(float)/df.loc['DDPM', cols].astype(float)
+
+def ratios(df:pd.DataFrame, row:str='PANDA'):
+    "The ratio `row`/DDPM of every numeric column (empty where either row is missing)"
+    r = ratios_to_ddpm(df, list(df.select_dtypes('number').columns))
+    return (r.loc[row] if row in r.index else pd.Series(dtype=float)).rename(f'{row}/DDPM')
 
 # %% ../nbs/09_bench.ipynb #87a91449
 def table1(df:pd.DataFrame):
