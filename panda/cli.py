@@ -19,7 +19,7 @@ from .sample import sample, FullEps, WindowedEps, load_eps, save_image_grid, sav
 from .train import load_checkpoint
 
 # %% auto #0
-__all__ = ['load_images', 'make_layout', 'train_run', 'panda_train', 'sample_run', 'panda_sample']
+__all__ = ['load_images', 'make_layout', 'auto_workers', 'train_run', 'panda_train', 'sample_run', 'panda_sample']
 
 # %% ../nbs/08_cli.ipynb #82ced2f0
 def load_images(data:str|Path|None, # image folder; the embedded emoji faces if None
@@ -59,7 +59,13 @@ def _check_sampler(sampler, steps, eta):
     if sampler == 'ddim' and not 1 <= steps <= 1000: raise ValueError(f"--sample_steps must be in 1..1000 for DDIM, got {steps}.")
     if not 0 <= eta <= 1: raise ValueError(f"--eta must be in [0, 1], got {eta}.")
 
-# %% ../nbs/08_cli.ipynb #6c2b051f
+# %% ../nbs/08_cli.ipynb #23b7ed78
+def auto_workers(n_models:int, # models of the method
+                 device) -> int:
+    "Window models to train at once: on a CPU, one per torch thread (up to `n_models`); on a GPU, 1"
+    return max(1, min(n_models, torch.get_num_threads())) if torch.device(device).type == 'cpu' else 1
+
+# %% ../nbs/08_cli.ipynb #2a6156e0
 def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces if None
               recipe:str='cpu', # 'cpu' or 'paper' (see `panda.train.RECIPES`)
               method:str='panda', # 'panda' (one model per window), 'ddpm' (one model on full images) or 'shared' (one model for all windows)
@@ -74,13 +80,15 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
               device:str|None=None, seed:int=0,
               n_samples:int=36, # images sampled after training
               sampler:str='ddim', # 'ddim' or 'ddpm' (the paper's ancestral sampler, all T steps)
-              sample_steps:int=100, # DDIM steps
+              sample_steps:int|None=None, # DDIM steps (default: the recipe's)
               eta:float=1., # DDIM eta (1: stochastic, 0: deterministic)
               precision:str|None=None, # 'fp32' (the paper's), 'bf16', 'fp16' or 'auto', for training and sampling (default: the recipe's)
               ema:float|None=None, # EMA decay, overriding the recipe's; 0: keep no EMA
               prediction:str|None=None, # 'eps' or 'v', overriding the recipe's
+              min_snr:float|None=None, # min-SNR-gamma loss weighting with this gamma, overriding the recipe's; 0: plain MSE
               grey:bool=False, # train on greyscale copies of the images (a check that samples get colour right)
               use_ema:bool=True, # sample from the EMA weights (when the run keeps them)
+              workers:int|None=None, # PANDA: window models trained at once in their own processes (default: `auto_workers`)
               valid_pct:float=0.05, progress:bool=True):
     "Train PANDA's window models or plain DDPM with `train_models`, save checkpoints, sample a grid; returns the run record"
     if method not in ('panda','ddpm','shared'): raise ValueError(f"method must be 'panda', 'ddpm' or 'shared', got {method!r}.")
@@ -89,12 +97,16 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
         if not 0 <= gamma <= 1: raise ValueError(f"--gamma must be in [0, 1] (0: plain random-window training), got {gamma}.")
     elif gamma or pixel_stride is not None or cond != 'coords':
         raise ValueError("--gamma, --cond and --pixel_stride belong to the shared model: add --method shared.")
+    if sample_steps is None: sample_steps = get_recipe(recipe)['sample_steps']
     _check_sampler(sampler, sample_steps, eta)
     if precision is not None and precision != 'auto': check_precision(precision)
     if ema is not None and not 0 <= ema < 1: raise ValueError(f"--ema must be a decay in [0, 1) (0: none), got {ema}.")
     if prediction is not None: check_prediction(prediction)
-    r = get_recipe(recipe, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet, ema=ema, prediction=prediction, precision=precision)
+    if min_snr is not None and min_snr < 0: raise ValueError(f"--min_snr must be a gamma > 0 (Hang et al.: 5), or 0 for the plain loss; got {min_snr}.")
+    r = get_recipe(recipe, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet, ema=ema, prediction=prediction, precision=precision,
+                   min_snr=min_snr)
     if not r.get('ema'): r['ema'] = None
+    if not r.get('min_snr'): r['min_snr'] = None
     dev = get_device(device)
     precision = resolve_precision(r['precision'], dev)
     grid = make_layout(r['size'], method, n_strips, k, grid, window, stride)
@@ -102,6 +114,9 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
     if shared and pixel_stride is not None: window_offsets(grid, pixel_stride)  # a bad stride fails before any work
     if shared and gamma > 0 and not len(overlapping_pairs(window_offsets(grid, pixel_stride), grid.window_size)):
         raise ValueError(f"--gamma {gamma} needs overlapping windows, but the windows of {grid} do not overlap.")
+    n_models = 1 if grid is None or method == 'shared' else grid.n_windows
+    if workers is None: workers = auto_workers(n_models, dev)
+    elif not isinstance(workers, int) or workers < 1: raise ValueError(f"--workers must be a whole number >= 1, got {workers!r}.")
     images = load_images(data, r['size'], grey=grey)
     out = check_out_dir(out)
     set_seed(seed)
@@ -114,9 +129,10 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
                 host=platform.node(), models={})
     t0 = time.time()
     runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'],
-                        precision=precision, ema=r['ema'], prediction=r['prediction'], shared=shared, seed=seed, out=out,
+                        precision=precision, ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=shared, seed=seed, out=out,
                         extra=dict(recipe=r, data=data_name),
-                        progress=progress)
+                        progress=progress, workers=workers)
+    info['train_workers'] = min(workers, n_models)
     for o in runs:
         info['models'][o['name']] = dict(checkpoint=o['checkpoint'], window=o['window'], train_seconds=round(o['train_s'], 1),
                                          train_user_seconds=round(o['train_user_s'], 1), final_valid_loss=o['final_valid_loss'])
@@ -138,7 +154,7 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
     print(f"Samples: {info['samples']}\nRun record: {info['run_json']}")
     return info
 
-# %% ../nbs/08_cli.ipynb #dec52f03
+# %% ../nbs/08_cli.ipynb #e8aeba6f
 @call_parse
 def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's images/); the embedded emoji faces if omitted
                 recipe:str='cpu', # 'cpu' (minutes on a CPU) or 'paper' (DDPM UNet, Adam lr 1e-4, batch 32, 40 epochs, 64x64)
@@ -161,19 +177,21 @@ def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's ima
                 seed:int=0, # random seed
                 n_samples:int=36, # images sampled after training
                 sampler:str='ddim', # 'ddim' or 'ddpm' (all T steps, the paper's sampler)
-                sample_steps:int=100, # DDIM steps (with --sampler ddim)
+                sample_steps:int=None, # DDIM steps (with --sampler ddim; default: the recipe's, 25 for cpu, 100 for paper)
                 eta:float=1., # DDIM eta: 1 stochastic like DDPM (better on briefly trained models), 0 deterministic
                 precision:str=None, # 'fp32' (the paper's protocol), 'bf16', 'fp16' or 'auto' (bf16 where native; the cpu recipe's)
                 ema_decay:float=None, # EMA decay of the weights (default: the recipe's, 0.995 for cpu, 0.9999 for paper); 0: none
                 ema:Param("sample the grid from the EMA weights (default) or the raw ones", action=argparse.BooleanOptionalAction)=True,
                 prediction:str=None, # the network predicts 'eps' (the paper's) or 'v' (default: the recipe's)
-                grey:bool=False): # train on greyscale copies of the images
+                min_snr:float=None, # min-SNR-gamma loss weighting (Hang et al. 2023) with this gamma, e.g. 5; 0: plain MSE (default: the recipe's)
+                grey:bool=False, # train on greyscale copies of the images
+                workers:int=None): # PANDA: train this many window models at once, one process each (default: one per CPU thread on a CPU, 1 on a GPU)
     "Train PANDA (or plain DDPM with --method ddpm), then sample a grid of images"
     train_run(data=data, recipe=recipe, method=method, out=out, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet,
               n_strips=n_strips, k=k, grid=grid, window=window, stride=stride, gamma=gamma, cond=cond,
               pixel_stride=pixel_stride, device=device, seed=seed, n_samples=n_samples, sampler=sampler,
               sample_steps=sample_steps, eta=eta, precision=precision, ema=ema_decay, use_ema=ema,
-              prediction=prediction, grey=grey)
+              prediction=prediction, min_snr=min_snr, grey=grey, workers=workers)
 
 # %% ../nbs/08_cli.ipynb #f70856a0
 def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA window

@@ -20,7 +20,7 @@ from .core import to_float, as_uint8, square_resize, save_npz_atomic
 # %% auto #0
 __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CODES', 'ZWJ', 'VS16', 'EMOJI_FACES_PATH',
            'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces', 'panda_build_emoji', 'to_grey',
-           'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls']
+           'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls', 'reseed_dls']
 
 # %% ../nbs/03_data.ipynb #78c4c107
 def rgb_on_white(im:Image.Image, # any PIL image (RGB, L, P, RGBA, LA, ...)
@@ -192,7 +192,7 @@ class FloatBatch:
             x0 = torch.where(m[:,None,None,None], x0.flip(-1), x0)
         return (x0,)
 
-# %% ../nbs/03_data.ipynb #58b6cacc
+# %% ../nbs/03_data.ipynb #cf267d1f
 def get_dls(images, # uint8 images: numpy (N,H,W,3), e.g. from `load_image_folder`, or torch (N,3,H,W)
             bs:int=32, # batch size (the paper uses 32)
             valid_pct:float=0.05, # fraction of images held out for validation (0 for none)
@@ -220,9 +220,20 @@ def get_dls(images, # uint8 images: numpy (N,H,W,3), e.g. from `load_image_folde
     ds = TensorDataset(x)  # shares memory with a contiguous numpy `images`: no copy
     train = DataLoader(Subset(ds, train_idx.tolist()), bs=min(bs, len(train_idx)), shuffle=True, drop_last=True, num_workers=num_workers,
                        device=device, after_batch=FloatBatch(0.5 if flip else 0., seed=dl_seed))
-    train.rng = random.Random(dl_seed)
+    train.rng,train.base_seed = random.Random(dl_seed),dl_seed
     valid = DataLoader(Subset(ds, valid_idx.tolist()), bs=bs, shuffle=False, drop_last=False, num_workers=num_workers,
                        device=device, after_batch=FloatBatch())
     dls = DataLoaders(train, valid, device=device)
     dls.splits = (train_idx.tolist(), valid_idx.tolist())
+    return dls
+
+# %% ../nbs/03_data.ipynb #59ddb4a3
+def reseed_dls(dls:DataLoaders, # from `get_dls`
+               offset:int=0): # model index: the shuffling and flips start from the split's seed + `offset`
+    "Restart the training shuffle and flips of `dls` from its seed plus `offset`; returns `dls`"
+    dl = dls.train
+    base = getattr(dl, 'base_seed', None)
+    if base is None: raise ValueError("reseed_dls needs DataLoaders from panda.data.get_dls (they record their seed).")
+    dl.rng = random.Random(base + offset)
+    if isinstance(dl.after_batch, FloatBatch): dl.after_batch.gen.manual_seed(base + offset)
     return dls
