@@ -193,7 +193,7 @@ def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's ima
               sample_steps=sample_steps, eta=eta, precision=precision, ema=ema_decay, use_ema=ema,
               prediction=prediction, min_snr=min_snr, grey=grey, workers=workers)
 
-# %% ../nbs/08_cli.ipynb #f70856a0
+# %% ../nbs/08_cli.ipynb #5add9c9f
 def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA window
                out:str='panda_out/samples.png', # PNG grid to write
                n:int=16, method:str='ddim', steps:int=50, eta:float=0., seed:int=0, bs:int=64,
@@ -205,7 +205,7 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
                sequence:str|None=None, # also write the denoising sequence of the first images to this PNG
                progress:bool=True,
                grid=None, window=None, stride=None, # shared model: sample on this layout (tiles, as for `make_layout`)
-               canvas:int|None=None): # shared model: image side of that layout (default: the trained size)
+               canvas:int|str|None=None): # shared model: image size of that layout, 128 or HxW as 64x128 (default: the trained size)
     "Sample `n` images from checkpoints and write them; returns the uint8 images (N, 3, H, W)"
     _check_sampler(method, steps, eta); check_precision(precision)
     dev = get_device(device)
@@ -217,7 +217,7 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
         if info['method'] != 'shared': raise ValueError("--grid/--window/--canvas choose the layout of a shared window model; "
                                                         "per-window and DDPM checkpoints keep the one they were trained on.")
         trained = info['grid']
-        layout = TileGrid(canvas or trained.size, _pair_flag(grid, 'grid') or trained.grid,
+        layout = TileGrid(_pair_flag(canvas, 'canvas') or trained.size, _pair_flag(grid, 'grid') or trained.grid,
                           _pair_flag(window, 'window') or trained.window, _pair_flag(stride, 'stride') or trained.stride)
     eps_fn,sched,size = load_eps(ckpts, dev, batched, ema=ema, layout=layout)
     res = sample(eps_fn, n, size, sched, method=method, n_steps=steps, eta=eta, seed=seed, bs=bs, device=dev,
@@ -251,7 +251,7 @@ def panda_sample(ckpts:Param("checkpoint files: one DDPM .pt, or one per PANDA w
                  grid:str=None, # shared model: sample on this layout, tiles as ROWSxCOLS (default: the trained one)
                  window:str=None, # shared model: window in tiles with --grid
                  stride:str=None, # shared model: stride in tiles with --grid
-                 canvas:int=None): # shared model: image side (a larger canvas needs --cond none; default: the trained size)
+                 canvas:str=None): # shared model: image size, 128 or HxW as 64x128 (a larger canvas needs --cond none; default: the trained size)
     "Sample images from PANDA, DDPM or shared-window-model checkpoints"
     sample_run(ckpts, out, n=n, method=method, steps=steps, eta=eta, seed=seed, bs=bs, device=device, batched=batched,
                precision=precision, ema=ema, npz=npz, sequence=sequence, grid=grid, window=window, stride=stride, canvas=canvas)
