@@ -65,7 +65,7 @@ def auto_workers(n_models:int, # models of the method
     "Window models to train at once: on a CPU, one per torch thread (up to `n_models`); on a GPU, 1"
     return max(1, min(n_models, torch.get_num_threads())) if torch.device(device).type == 'cpu' else 1
 
-# %% ../nbs/08_cli.ipynb #2a6156e0
+# %% ../nbs/08_cli.ipynb #8ea7edf4
 def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces if None
               recipe:str='cpu', # 'cpu' or 'paper' (see `panda.train.RECIPES`)
               method:str='panda', # 'panda' (one model per window), 'ddpm' (one model on full images) or 'shared' (one model for all windows)
@@ -97,14 +97,14 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
         if not 0 <= gamma <= 1: raise ValueError(f"--gamma must be in [0, 1] (0: plain random-window training), got {gamma}.")
     elif gamma or pixel_stride is not None or cond != 'coords':
         raise ValueError("--gamma, --cond and --pixel_stride belong to the shared model: add --method shared.")
-    if sample_steps is None: sample_steps = get_recipe(recipe)['sample_steps']
+    r = get_recipe(recipe, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet, ema=ema, prediction=prediction, precision=precision,
+                   min_snr=min_snr, sample_steps=sample_steps)
+    sample_steps = r['sample_steps']
     _check_sampler(sampler, sample_steps, eta)
     if precision is not None and precision != 'auto': check_precision(precision)
     if ema is not None and not 0 <= ema < 1: raise ValueError(f"--ema must be a decay in [0, 1) (0: none), got {ema}.")
     if prediction is not None: check_prediction(prediction)
     if min_snr is not None and min_snr < 0: raise ValueError(f"--min_snr must be a gamma > 0 (Hang et al.: 5), or 0 for the plain loss; got {min_snr}.")
-    r = get_recipe(recipe, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet, ema=ema, prediction=prediction, precision=precision,
-                   min_snr=min_snr)
     if not r.get('ema'): r['ema'] = None
     if not r.get('min_snr'): r['min_snr'] = None
     dev = get_device(device)

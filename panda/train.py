@@ -72,7 +72,7 @@ def eps_loss(eps_pred, eps):
     "MSE between predicted and true noise, computed in float32"
     return F.mse_loss(eps_pred.float(), eps.float())
 
-# %% ../nbs/04_train.ipynb #71db509b
+# %% ../nbs/04_train.ipynb #726cc394
 paper_adam = partial(Adam, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0.)
 
 RECIPES = {
@@ -86,8 +86,8 @@ RECIPES = {
     # precision 'auto': bf16 where the device computes it natively (0.55-0.65 of an fp32 step on an AVX512-BF16 CPU, with the
     # same validation loss after 25 epochs: 0.0453 against 0.0464), fp32 elsewhere.
     # min-SNR-5 loss weighting (`MinSNRCB`): 35 epochs with it give grids of FID 209 (mean of 5 grids) where 60 epochs
-    # without gave 221 (45: 254), and the two window models train side by side (`workers`), so the main job takes 3.6
-    # minutes on 2 cores (nbs/benchmarks/README.md, the main job).
+    # without gave 221 (45: 254), and the two window models train side by side (`workers`), so the main job takes 3 min
+    # 41 s on 2 cores (nbs/benchmarks/README.md, the main job).
     # DDIM-25 with eta 1 for the grid: on the same checkpoints FID 221 (mean of 5 grids) against 229 for DDIM-50 and 231
     # for DDIM-100, at a quarter of the time.
     'cpu':   dict(unet='tiny', size=32, bs=32, lr=2e-3, epochs=35, one_cycle=True, flip=True, ema=0.995, prediction='v',
