@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #06b45907
 from __future__ import annotations
-import time, datetime, platform, argparse
+import time, datetime, platform, argparse, sys, math, json, inspect
 from pathlib import Path
 import numpy as np, torch
 from fastcore.script import call_parse, Param
@@ -15,11 +15,15 @@ from .shared import check_cond, window_offsets, overlapping_pairs
 from .ddpm import DDPMSchedule
 from .data import load_emoji_faces, load_image_folder, get_dls, to_grey
 from .train import get_recipe, train_models, check_precision, check_prediction, precision_dtype, resolve_precision
+from .train import window_names, stop_on_signals, TrainingDiverged, TrainingInterrupted
+from .unet import unet_config
 from .sample import sample, FullEps, WindowedEps, load_eps, save_image_grid, save_sequence, as_eps_model
 from .train import load_checkpoint
 
 # %% auto #0
-__all__ = ['load_images', 'make_layout', 'auto_workers', 'train_run', 'panda_train', 'sample_run', 'panda_sample']
+__all__ = ['RUN_FILES', 'EXIT_USER', 'EXIT_DIVERGED', 'EXIT_INTERRUPTED', 'RESUME_FREE', 'load_images', 'make_layout',
+           'layout_fits', 'check_size', 'auto_workers', 'run_files', 'run_record', 'check_run_dir', 'train_run',
+           'data_name', 'run_cli', 'resume_flags', 'panda_train', 'sample_run', 'panda_sample']
 
 # %% ../nbs/08_cli.ipynb #82ced2f0
 def load_images(data:str|Path|None, # image folder; the embedded emoji faces if None
@@ -54,10 +58,43 @@ def make_layout(size:int, # image side in pixels
     if window is None: raise ValueError(f"--grid {grid[0]}x{grid[1]} needs --window (tiles per window), e.g. --window {max(1,grid[0]-1)}x{max(1,grid[1]-1)}.")
     return TileGrid(size, grid, window, stride or (1,1))
 
-def _check_sampler(sampler, steps, eta):
-    if sampler not in ('ddpm', 'ddim'): raise ValueError(f"--sampler must be 'ddpm' or 'ddim', got {sampler!r}.")
-    if sampler == 'ddim' and not 1 <= steps <= 1000: raise ValueError(f"--sample_steps must be in 1..1000 for DDIM, got {steps}.")
-    if not 0 <= eta <= 1: raise ValueError(f"--eta must be in [0, 1], got {eta}.")
+
+# %% ../nbs/08_cli.ipynb #d4c0ffee
+def _check_sampler(sampler, steps, eta, flag:str='sampler'):
+    "Sampler flags, checked before any work; `flag` is the sampler flag's name in the command (panda_sample's is --method)"
+    if sampler not in ('ddpm', 'ddim'): raise ValueError(f"--{flag} must be 'ddpm' or 'ddim', got {sampler!r}.")
+    if sampler == 'ddim' and not (isinstance(steps, int) and 1 <= steps <= 1000):
+        raise ValueError(f"--{'sample_steps' if flag == 'sampler' else 'steps'} must be a whole number of DDIM steps in 1..1000 "
+                         f"(T = 1000), got {steps}.")
+    if not 0 <= eta <= 1: raise ValueError(f"--eta must be in [0, 1] (0: deterministic DDIM, 1: as random as DDPM), got {eta}.")
+
+def _positive(**flags):
+    for k,v in flags.items():
+        if v is not None and not v > 0: raise ValueError(f"--{k} must be > 0, got {v}.")
+
+def _whole(**flags):
+    for k,v in flags.items():
+        if v is not None and (not isinstance(v, int) or v < 1): raise ValueError(f"--{k} must be a whole number >= 1, got {v!r}.")
+
+def layout_fits(size:int, method:str, unet, n_strips=4, k=3, grid=None, window=None, stride=None) -> bool:
+    "Whether images of side `size` tile into the method's layout with windows the UNet takes (sides multiples of 2**(levels-1))"
+    try: g = make_layout(size, method, n_strips, k, grid, window, stride)
+    except ValueError: return False
+    m = 2**(len(unet_config(unet)['ch_mult'])-1)
+    return all(s % m == 0 for s in (g.window_size if g is not None else (size, size)))
+
+def check_size(size:int, method:str, unet, n_strips=4, k=3, grid=None, window=None, stride=None):
+    "A clear error, with the nearest sizes that work, when `size` does not fit the layout and the UNet"
+    if not isinstance(size, int) or size < 1: raise ValueError(f"--size must be a whole number of pixels >= 1, got {size!r}.")
+    if layout_fits(size, method, unet, n_strips, k, grid, window, stride): return size
+    lay = (f"--grid {grid} --window {window}" if grid is not None else
+                                    "plain DDPM" if method == 'ddpm' else f"--n_strips {n_strips} --k {k}")
+    near = [s for s in range(max(1, size-256), size+257) if layout_fits(s, method, unet, n_strips, k, grid, window, stride)]
+    if not near: raise ValueError(f"--size {size} does not fit {lay} with this UNet, and no size near it does: choose another layout.")
+    best = sorted(near, key=lambda s: (abs(s-size), -s))[:2]
+    raise ValueError(f"--size {size} does not fit {lay} with the {unet!r} UNet (every window side must divide into its "
+                     f"{2**(len(unet_config(unet)['ch_mult'])-1)}-pixel blocks): use --size {' or '.join(map(str, sorted(best)))}.")
+
 
 # %% ../nbs/08_cli.ipynb #23b7ed78
 def auto_workers(n_models:int, # models of the method
@@ -65,11 +102,45 @@ def auto_workers(n_models:int, # models of the method
     "Window models to train at once: on a CPU, one per torch thread (up to `n_models`); on a GPU, 1"
     return max(1, min(n_models, torch.get_num_threads())) if torch.device(device).type == 'cpu' else 1
 
+# %% ../nbs/08_cli.ipynb #e5c0ffee
+RUN_FILES = ('run.json', 'run_*.json', '*.pt', '*_log.csv', '*_loss.png', 'samples.png', 'samples.npz')
+
+def run_files(out) -> list:
+    "The files of a run in folder `out` (checkpoints, logs, records, samples)"
+    out = Path(out)
+    return sorted({p for pat in RUN_FILES for p in out.glob(pat)}) if out.is_dir() else []
+
+def run_record(out, name:str='run.json') -> dict|None:
+    "The run record `out/name`, or None if there is none"
+    p = Path(out)/name
+    if not p.is_file(): return None
+    try: return json.loads(p.read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"Cannot read the run record {str(p)!r} ({e}): move it away, or start again with --force.") from None
+
+def check_run_dir(out, resume:bool=False, force:bool=False, record:str='run.json'):
+    "Refuse to mix a new run with a run already in `out` (unless `force`, which removes its files); for `resume`, the run to continue"
+    out = Path(out)
+    rec, files = run_record(out, record), run_files(out)
+    if resume:
+        if rec is None: raise ValueError(f"Nothing to resume in {str(out)!r}: it holds no {record}. Start the run with --out {out}.")
+        if rec.get('status') == 'finished':
+            raise ValueError(f"The run in {str(out)!r} has finished: nothing to resume. Sample it with panda_sample, or start "
+                             f"again with --force.")
+        return rec
+    if files and not force:
+        what = ('a finished run' if rec and rec.get('status') == 'finished' else 'an unfinished run' if rec else 'files of a run')
+        hint = f"continue it with --resume {out}, " if rec and rec.get('status') != 'finished' else ''
+        raise ValueError(f"{str(out)!r} already holds {what} ({', '.join(p.name for p in files[:4])}{' ...' if len(files) > 4 else ''}): "
+                         f"{hint}choose a fresh --out, or add --force to replace it.")
+    for p in files: p.unlink()
+    return None
+
+
 # %% ../nbs/08_cli.ipynb #8ea7edf4
 def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces if None
               recipe:str='cpu', # 'cpu' or 'paper' (see `panda.train.RECIPES`)
               method:str='panda', # 'panda' (one model per window), 'ddpm' (one model on full images) or 'shared' (one model for all windows)
-              out:str|Path='panda_out', # output folder for checkpoints, samples and run.json
+              out:str|Path='panda_out', # output folder for checkpoints, logs, samples and run.json
               epochs:int|None=None, bs:int|None=None, lr:float|None=None, size:int|None=None,
               unet:str|None=None, # UNet preset, overriding the recipe's
               n_strips:int=4, k:int=3, # PANDA's tiling: vertical strips, strips per window
@@ -89,9 +160,16 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
               grey:bool=False, # train on greyscale copies of the images (a check that samples get colour right)
               use_ema:bool=True, # sample from the EMA weights (when the run keeps them)
               workers:int|None=None, # PANDA: window models trained at once in their own processes (default: `auto_workers`)
-              valid_pct:float=0.05, progress:bool=True):
-    "Train PANDA's window models or plain DDPM with `train_models`, save checkpoints, sample a grid; returns the run record"
-    if method not in ('panda','ddpm','shared'): raise ValueError(f"method must be 'panda', 'ddpm' or 'shared', got {method!r}.")
+              valid_pct:float=0.05, # fraction of the images held out for the validation loss
+              progress:bool=True, # progress bars (False: one line per epoch)
+              resume:bool=False, # continue the run in `out` from its checkpoints (same flags)
+              force:bool=False, # replace a run already in `out`
+              save_every:int|None=None, # also checkpoint every this many training steps (default: at the end of every epoch)
+              window_model:int|None=None, # PANDA: train only this window's model (one per GPU or process), no grid sampled
+             ):
+    "Train PANDA's window models or plain DDPM with `train_models`, save checkpoints and logs, sample a grid; returns the run record"
+    flags = {k:(str(v) if isinstance(v, Path) else v) for k,v in locals().items() if k not in ('resume', 'force', 'progress')}
+    if method not in ('panda','ddpm','shared'): raise ValueError(f"--method must be 'panda', 'ddpm' or 'shared', got {method!r}.")
     if method == 'shared':
         check_cond(cond)
         if not 0 <= gamma <= 1: raise ValueError(f"--gamma must be in [0, 1] (0: plain random-window training), got {gamma}.")
@@ -99,67 +177,137 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
         raise ValueError("--gamma, --cond and --pixel_stride belong to the shared model: add --method shared.")
     r = get_recipe(recipe, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet, ema=ema, prediction=prediction, precision=precision,
                    min_snr=min_snr, sample_steps=sample_steps)
+    _whole(epochs=r['epochs'], bs=r['bs'], n_samples=n_samples, save_every=save_every); _positive(lr=r['lr'])
     sample_steps = r['sample_steps']
     _check_sampler(sampler, sample_steps, eta)
     if precision is not None and precision != 'auto': check_precision(precision)
     if ema is not None and not 0 <= ema < 1: raise ValueError(f"--ema must be a decay in [0, 1) (0: none), got {ema}.")
     if prediction is not None: check_prediction(prediction)
     if min_snr is not None and min_snr < 0: raise ValueError(f"--min_snr must be a gamma > 0 (Hang et al.: 5), or 0 for the plain loss; got {min_snr}.")
+    if not 0 < valid_pct < 1: raise ValueError(f"--valid_pct must be in (0, 1): the validation loss needs held-out images; got {valid_pct}.")
     if not r.get('ema'): r['ema'] = None
     if not r.get('min_snr'): r['min_snr'] = None
     dev = get_device(device)
     precision = resolve_precision(r['precision'], dev)
+    check_size(r['size'], method, r['unet'], n_strips, k, grid, window, stride)
     grid = make_layout(r['size'], method, n_strips, k, grid, window, stride)
     shared = dict(cond=cond, gamma=gamma, stride=pixel_stride) if method == 'shared' else None
     if shared and pixel_stride is not None: window_offsets(grid, pixel_stride)  # a bad stride fails before any work
     if shared and gamma > 0 and not len(overlapping_pairs(window_offsets(grid, pixel_stride), grid.window_size)):
         raise ValueError(f"--gamma {gamma} needs overlapping windows, but the windows of {grid} do not overlap.")
     n_models = 1 if grid is None or method == 'shared' else grid.n_windows
-    if workers is None: workers = auto_workers(n_models, dev)
+    names = window_names(grid) if method == 'panda' else ['shared'] if method == 'shared' else ['ddpm']
+    if window_model is not None:
+        if method != 'panda' or not isinstance(window_model, int) or not 0 <= window_model < n_models:
+            raise ValueError(f"--window_model {window_model!r}: " + (f"PANDA's window models are 0..{n_models-1} ({', '.join(names)})."
+                             if method == 'panda' else "only PANDA (--method panda) has one model per window."))
+    if workers is None: workers = auto_workers(n_models if window_model is None else 1, dev)
     elif not isinstance(workers, int) or workers < 1: raise ValueError(f"--workers must be a whole number >= 1, got {workers!r}.")
     images = load_images(data, r['size'], grey=grey)
+    if int(valid_pct*len(images)) < 1 or len(images) - int(valid_pct*len(images)) < 1:
+        need = math.ceil(1/valid_pct)
+        raise ValueError(f"{len(images)} image{'s'*(len(images) != 1)} in {data_name(data)}: too few to hold out a validation image at "
+                         f"--valid_pct {valid_pct} (at least {need} are needed). Add images, or raise --valid_pct (e.g. "
+                         f"{min(0.5, math.ceil(100/len(images))/100) if len(images) > 1 else 0.5}" + (")." if len(images) > 1 else ") with at least 2 images."))
+    record = 'run.json' if window_model is None else f'run_{names[window_model]}.json'
+    check_run_dir(out, resume, force, record)
     out = check_out_dir(out)
     set_seed(seed)
     dls = get_dls(images, bs=r['bs'], valid_pct=valid_pct, seed=seed, flip=r['flip'], device=dev)
     sched = DDPMSchedule()
-    data_name = str(data) if data is not None else 'embedded emoji faces'
-    info = dict(method=method, recipe=r, precision=precision, data=data_name, grey=grey, n_images=len(images), shared=shared,
-                tiling=None if grid is None else grid.config, device=str(dev), seed=seed,
+    info = dict(status='training', flags=flags, method=method, recipe=r, precision=precision, data=data_name(data), grey=grey,
+                n_images=len(images), shared=shared, tiling=None if grid is None else grid.config, device=str(dev), seed=seed,
                 date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__,
                 host=platform.node(), models={})
+    if resume: info['resumed'] = datetime.datetime.now().isoformat(timespec='seconds')
+    write_json(info, out/record)
     t0 = time.time()
-    runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'],
-                        precision=precision, ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=shared, seed=seed, out=out,
-                        extra=dict(recipe=r, data=data_name),
-                        progress=progress, workers=workers)
-    info['train_workers'] = min(workers, n_models)
+    with stop_on_signals():
+      try:
+        runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'],
+                            precision=precision, ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=shared, seed=seed,
+                            out=out, extra=dict(recipe=r, data=data_name(data)), progress=progress, workers=workers, resume=resume,
+                            save_every=save_every, windows=None if window_model is None else [window_model])
+      except TrainingInterrupted as e: raise TrainingInterrupted(f"{e} Continue with: panda_train --resume {out}") from None
+    info['train_workers'] = min(workers, len(runs))
     for o in runs:
-        info['models'][o['name']] = dict(checkpoint=o['checkpoint'], window=o['window'], train_seconds=round(o['train_s'], 1),
-                                         train_user_seconds=round(o['train_user_s'], 1), final_valid_loss=o['final_valid_loss'])
-        print(f"{o['name']}: trained in {o['train_s']:.0f} s, checkpoint {o['checkpoint']}")
+        ck = Path(o['checkpoint'])
+        info['models'][o['name']] = dict(checkpoint=str(ck), log=str(ck.with_name(ck.stem + '_log.csv')),
+                                         loss_plot=str(ck.with_name(ck.stem + '_loss.png')), window=o['window'],
+                                         train_seconds=round(o['train_s'], 1), train_user_seconds=round(o['train_user_s'], 1),
+                                         final_valid_loss=o['final_valid_loss'], resumed=o['resumed'])
+        print(f"{o['name']}: " + ("finished before, loaded" if (o['resumed'] or {}).get('finished') else f"trained in {o['train_s']:.0f} s")
+              + f", checkpoint {ck}, log {ck.stem}_log.csv")
     info['train_seconds'] = round(time.time()-t0, 1)
     weights = 'ema' if use_ema and r['ema'] else 'raw'
-    models = [as_eps_model((o['ema_model'] if weights == 'ema' else o['model']).to(dev), sched, r['prediction']) for o in runs]
-    eps_fn = WindowedEps(models, grid, batched=shared is not None) if grid is not None else FullEps(models[0])
-    ts = time.time()
-    x0 = sample(eps_fn, n_samples, r['size'], sched, method=sampler, n_steps=sample_steps, eta=eta, seed=seed, device=dev,
-                dtype=precision_dtype(precision), progress=progress)
-    info['sample_seconds'] = round(time.time()-ts, 1)
-    info['sampler'] = dict(method=sampler, n_steps=sample_steps if sampler == 'ddim' else sched.n_steps, eta=eta, n=n_samples,
-                           weights=weights)
-    info['samples'] = str(save_image_grid(x0, out/'samples.png'))
-    info['samples_npz'] = str(save_npz_atomic(out/'samples.npz', images=as_uint8(x0).numpy()))
-    info['run_json'] = str(out/'run.json')
-    write_json(info, out/'run.json')
-    print(f"Samples: {info['samples']}\nRun record: {info['run_json']}")
+    if window_model is None:
+        models = [as_eps_model((o['ema_model'] if weights == 'ema' else o['model']).to(dev), sched, r['prediction']) for o in runs]
+        eps_fn = WindowedEps(models, grid, batched=shared is not None) if grid is not None else FullEps(models[0])
+        ts = time.time()
+        x0 = sample(eps_fn, n_samples, r['size'], sched, method=sampler, n_steps=sample_steps, eta=eta, seed=seed, device=dev,
+                    dtype=precision_dtype(precision), progress=progress)
+        info['sample_seconds'] = round(time.time()-ts, 1)
+        info['sampler'] = dict(method=sampler, n_steps=sample_steps if sampler == 'ddim' else sched.n_steps, eta=eta, n=n_samples,
+                               weights=weights)
+        info['samples'] = str(save_image_grid(x0, out/'samples.png'))
+        info['samples_npz'] = str(save_npz_atomic(out/'samples.npz', images=as_uint8(x0).numpy()))
+    info['run_json'] = str(out/record)
+    info['status'] = 'finished'
+    write_json(info, out/record)
+    print((f"Samples: {info['samples']}\n" if window_model is None else
+           f"Sample once every window is trained: panda_sample {' '.join(str(out/(n+'.pt')) for n in names)}\n")
+          + f"Run record: {info['run_json']}")
     return info
+
+def data_name(data): return str(data) if data is not None else 'embedded emoji faces'
+
+
+# %% ../nbs/08_cli.ipynb #f6c0ffee
+EXIT_USER, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+
+def run_cli(f, # the work: a function of no arguments
+            prog:str, # the command's name, first on its error line
+            debug:bool=False): # show the traceback of every error
+    "Run `f` for a console script: a user's error prints one line (no traceback unless `debug`) and exits non-zero"
+    try: return f()
+    except Exception as e:
+        if debug: raise
+        code = (EXIT_DIVERGED if isinstance(e, TrainingDiverged) else EXIT_INTERRUPTED if isinstance(e, TrainingInterrupted)
+                else EXIT_USER if isinstance(e, (ValueError, FileNotFoundError, PermissionError)) else None)
+        if code is None: raise  # not a user error: a bug in PANDA, with its traceback
+        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(code)  # one line, whatever torch said
+    except KeyboardInterrupt:
+        if debug: raise
+        print(f"{prog}: interrupted.", file=sys.stderr); sys.exit(EXIT_INTERRUPTED)
+
+# Flags that may differ when a run is resumed: where it runs and how the grid at the end is sampled; not how it trains.
+RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sample_steps', 'eta', 'ema')
+
+def resume_flags(out, # the run's folder (`panda_train --resume OUT`)
+                 given:dict, # the flags of this call
+                 defaults:dict): # their defaults: a flag equal to its default was not given
+    "The flags to continue the run in `out` with: the run's own, and this call's where they may differ; refuses any other change"
+    out = Path(out)
+    rec = run_record(out)
+    if rec is None: raise ValueError(f"Nothing to resume in {str(out)!r}: it holds no run.json. Start the run with --out {out}.")
+    saved = rec.get('flags')
+    if saved is None: raise ValueError(f"{str(out/'run.json')!r} was written by an older PANDA and does not record its flags: start again with --force.")
+    saved = {**saved, 'ema': saved.get('use_ema', True), 'ema_decay': saved.get('ema')}
+    changed = [k for k,v in given.items() if k not in RESUME_FREE and k != 'out' and v != defaults.get(k) and v != saved.get(k)]
+    if given.get('out', defaults.get('out')) not in (defaults.get('out'), str(out)): changed.append('out')
+    if changed:
+        raise ValueError(f"--resume {out}: " + ', '.join(f"--{k} {given[k]} (the run has {saved.get(k)!r})" for k in changed)
+                         + " would change the run: drop " + ('it' if len(changed) == 1 else 'them') + ", or start a new run with --force.")
+    return {**{k:v for k,v in saved.items() if k in given}, **{k:given[k] for k in RESUME_FREE if given[k] != defaults.get(k)},
+            'out': str(out)}
+
 
 # %% ../nbs/08_cli.ipynb #e8aeba6f
 @call_parse
 def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's images/); the embedded emoji faces if omitted
                 recipe:str='cpu', # 'cpu' (minutes on a CPU) or 'paper' (DDPM UNet, Adam lr 1e-4, batch 32, 40 epochs, 64x64)
                 method:str='panda', # 'panda' (one model per window), 'ddpm' (plain DDPM baseline) or 'shared' (one model for all windows)
-                out:str='panda_out', # output folder for checkpoints, samples.png and run.json
+                out:str='panda_out', # output folder for checkpoints, logs, samples.png and run.json
                 epochs:int=None, # epochs per model (default: the recipe's)
                 bs:int=None, # batch size (default: the recipe's)
                 lr:float=None, # learning rate (default: the recipe's)
@@ -185,13 +333,23 @@ def panda_train(data:str=None, # image folder (e.g. the Anime Face Dataset's ima
                 prediction:str=None, # the network predicts 'eps' (the paper's) or 'v' (default: the recipe's)
                 min_snr:float=None, # min-SNR-gamma loss weighting (Hang et al. 2023) with this gamma, e.g. 5; 0: plain MSE (default: the recipe's)
                 grey:bool=False, # train on greyscale copies of the images
-                workers:int=None): # PANDA: train this many window models at once, one process each (default: one per CPU thread on a CPU, 1 on a GPU)
+                workers:int=None, # PANDA: train this many window models at once, one process each (default: one per CPU thread on a CPU, 1 on a GPU)
+                valid_pct:float=0.05, # fraction of the images held out for the validation loss
+                resume:str=None, # continue the run in this folder from its last checkpoints, with its own flags
+                force:bool=False, # replace a run already in --out
+                save_every:int=None, # also checkpoint every this many training steps (default: at the end of every epoch)
+                window_model:int=None, # PANDA: train only window model i (0: model_l, 1: model_r), e.g. one per GPU; sample with panda_sample
+                debug:bool=False): # show tracebacks of errors
     "Train PANDA (or plain DDPM with --method ddpm), then sample a grid of images"
-    train_run(data=data, recipe=recipe, method=method, out=out, epochs=epochs, bs=bs, lr=lr, size=size, unet=unet,
-              n_strips=n_strips, k=k, grid=grid, window=window, stride=stride, gamma=gamma, cond=cond,
-              pixel_stride=pixel_stride, device=device, seed=seed, n_samples=n_samples, sampler=sampler,
-              sample_steps=sample_steps, eta=eta, precision=precision, ema=ema_decay, use_ema=ema,
-              prediction=prediction, min_snr=min_snr, grey=grey, workers=workers)
+    given = {k:v for k,v in locals().items() if k not in ('resume', 'force', 'debug')}
+    def work():
+        fl = given if resume is None else resume_flags(resume, given, _defaults(panda_train))
+        fl = {**fl}; fl['ema'], fl['use_ema'] = fl.pop('ema_decay'), fl['ema']
+        return train_run(**fl, resume=resume is not None, force=force, progress=sys.stdout.isatty())
+    run_cli(work, 'panda_train', debug)  # nothing returned: a console script's return value becomes its exit status
+
+def _defaults(f): return {k:p.default for k,p in inspect.signature(f).parameters.items()}
+
 
 # %% ../nbs/08_cli.ipynb #5add9c9f
 def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA window
@@ -207,7 +365,7 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
                grid=None, window=None, stride=None, # shared model: sample on this layout (tiles, as for `make_layout`)
                canvas:int|str|None=None): # shared model: image size of that layout, 128 or HxW as 64x128 (default: the trained size)
     "Sample `n` images from checkpoints and write them; returns the uint8 images (N, 3, H, W)"
-    _check_sampler(method, steps, eta); check_precision(precision)
+    _check_sampler(method, steps, eta, flag='method'); check_precision(precision); _whole(n=n, bs=bs)
     dev = get_device(device)
     out = Path(out)
     check_out_dir(out.parent)
@@ -251,7 +409,10 @@ def panda_sample(ckpts:Param("checkpoint files: one DDPM .pt, or one per PANDA w
                  grid:str=None, # shared model: sample on this layout, tiles as ROWSxCOLS (default: the trained one)
                  window:str=None, # shared model: window in tiles with --grid
                  stride:str=None, # shared model: stride in tiles with --grid
-                 canvas:str=None): # shared model: image size, 128 or HxW as 64x128 (a larger canvas needs --cond none; default: the trained size)
+                 canvas:str=None, # shared model: image size, 128 or HxW as 64x128 (a larger canvas needs --cond none; default: the trained size)
+                 debug:bool=False): # show tracebacks of errors
     "Sample images from PANDA, DDPM or shared-window-model checkpoints"
-    sample_run(ckpts, out, n=n, method=method, steps=steps, eta=eta, seed=seed, bs=bs, device=device, batched=batched,
-               precision=precision, ema=ema, npz=npz, sequence=sequence, grid=grid, window=window, stride=stride, canvas=canvas)
+    run_cli(lambda: sample_run(ckpts, out, n=n, method=method, steps=steps, eta=eta, seed=seed, bs=bs, device=device, batched=batched,
+                               precision=precision, ema=ema, npz=npz, sequence=sequence, grid=grid, window=window, stride=stride,
+                               canvas=canvas, progress=sys.stdout.isatty()),
+            'panda_sample', debug)

@@ -25,7 +25,10 @@ __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CO
 # %% ../nbs/03_data.ipynb #78c4c107
 def rgb_on_white(im:Image.Image, # any PIL image (RGB, L, P, RGBA, LA, ...)
                 ) -> Image.Image: # RGB image, transparency composited on white
-    "Convert `im` to RGB, putting transparent pixels on a white background"
+    "Convert `im` to RGB, putting transparent pixels on a white background; 16-bit greyscale scaled to 8 bits (PIL would clip it)"
+    if im.mode in ('I', 'I;16', 'I;16L', 'I;16B', 'I;16N'):  # 16-bit greyscale PNG/TIFF: PIL's convert('RGB') clips values > 255 to white
+        a = np.asarray(im, dtype=np.float64)
+        return Image.fromarray(np.round(np.clip(a, 0, 65535) / 65535 * 255).astype(np.uint8)).convert('RGB')
     if im.mode in ('RGBA','LA','PA') or 'transparency' in im.info:  # alpha channel or a transparent palette/colour
         a = np.asarray(im.convert('RGBA'), dtype=np.float32)
         alpha = a[...,3:] / 255

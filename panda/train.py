@@ -6,10 +6,12 @@
 from __future__ import annotations
 from pathlib import Path
 from functools import partial
-import math, os, time, contextlib, pickle
+import math, os, time, contextlib, pickle, signal, threading, random
+import numpy as np
 from concurrent.futures import ProcessPoolExecutor
 import torch, torch.nn.functional as F
-from fastcore.basics import store_attr, ifnone
+from fastcore.basics import store_attr, ifnone, noop
+from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelFitException, CancelValidException
 from fastai.learner import Learner
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, progress bars
@@ -29,8 +31,10 @@ from .data import reseed_dls
 __all__ = ['PREDICTIONS', 'paper_adam', 'RECIPES', 'PRECISIONS', 'CKPT_FORMAT', 'WindowCB', 'check_prediction', 'DDPMCB',
            'eps_loss', 'get_recipe', 'check_precision', 'native_bf16', 'resolve_precision', 'precision_dtype',
            'AutocastCB', 'diffusion_learner', 'window_names', 'method_learners', 'panda_learners', 'min_snr_weight',
-           'MinSNRCB', 'EMACB', 'StopAfterCB', 'release', 'train_models', 'save_checkpoint', 'load_checkpoint',
-           'CheckpointCB']
+           'MinSNRCB', 'EMACB', 'TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'batch_no',
+           'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB', 'release', 'train_models',
+           'save_checkpoint', 'load_checkpoint', 'train_state', 'CheckpointCB', 'write_csv', 'plot_log', 'ResumeCB',
+           'load_train_state']
 
 # %% ../nbs/04_train.ipynb #fc6017b0
 class WindowCB(Callback):
@@ -247,17 +251,85 @@ class EMACB(Callback):
     @property
     def info(self): return dict(decay=self.decay, warmup=self.warmup, updates=self.n)
 
+# %% ../nbs/04_train.ipynb #c3c0ffee
+class TrainingDiverged(RuntimeError):
+    "Training stopped at a non-finite loss or non-finite weights; the message names the model, epoch and batch and what to try"
+
+class TrainingInterrupted(RuntimeError):
+    "Training stopped by Ctrl-C or SIGTERM, after saving a checkpoint to resume from"
+
+_STOP = {'signal': None}  # set by `stop_on_signals`' handler, read by `CheckpointCB` after every training batch
+
+def stop_fit(learn, err:Exception):
+    "End `learn`'s fit at once with `err`, raised by `train_models` once fastai has unwound (fastai rewrites other exceptions' messages)"
+    learn.stop_error = err
+    raise CancelFitException()
+
+@contextlib.contextmanager
+def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
+    "In the block, a first Ctrl-C (or SIGTERM) asks training to stop after the current batch with a checkpoint; a second stops at once"
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def handler(signum, frame):
+        if _STOP['signal'] is not None: raise KeyboardInterrupt
+        _STOP['signal'] = signal.Signals(signum).name
+    old = {s: signal.signal(s, handler) for s in signals}
+    _STOP['signal'] = None
+    try: yield
+    finally:
+        for s,h in old.items(): signal.signal(s, h)
+        _STOP['signal'] = None
+
+def batch_no(learn) -> int:
+    "1-based number of the current training batch in its epoch (counting the batches a resumed epoch skipped)"
+    return learn.iter + getattr(learn, 'iter_offset', 0) + 1
+
+def _lr(learn): return float(learn.opt.hypers[-1]['lr'])
+
+class FiniteLossCB(Callback):
+    "Stop at the first non-finite training loss with `TrainingDiverged`, before the step spoils the weights"
+    order = 20  # after the autocast and loss-weighting callbacks
+    def __init__(self, model_name:str='model', # the model, named in the message
+                 checkpoint=None): # the checkpoint file that keeps the last good weights
+        self.model_name, self.checkpoint = model_name, checkpoint
+    def after_loss(self):
+        if self.training and not bool(torch.isfinite(self.loss).all()):
+            stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.model_name, f'the training loss became {float(self.loss.detach())}',
+                                                                   self.checkpoint)))
+
+def diverged_message(learn, name, what, checkpoint=None):
+    "What `TrainingDiverged` says: which model, where, what is kept and what to try"
+    kept = (f"The last good checkpoint, {str(checkpoint)!r}, is kept." if checkpoint is not None and Path(checkpoint).is_file()
+            else "No checkpoint was written before it.")
+    prec = 'fp32' if not any(isinstance(cb, MixedPrecision) for cb in learn.cbs) else learn.cbs.filter(lambda c: isinstance(c, MixedPrecision))[0].amp_mode.value
+    return (f"{name}: {what} at epoch {learn.epoch+1}/{learn.n_epoch}, batch {batch_no(learn)}/{learn.n_iter}: training diverged "
+            f"and stopped. {kept} Try a lower learning rate (--lr {learn.lr:.3g} now; e.g. --lr {learn.lr/10:.3g})"
+            + (f" or full precision (--precision fp32; now {prec})." if prec != 'fp32' else "."))
+
+
 # %% ../nbs/04_train.ipynb #76ee02bb
 class StopAfterCB(Callback):
     "Stop training after `n_steps` training batches; skip validation"
     order = 99
     def __init__(self, n_steps:int): self.n_steps = n_steps
-    def before_fit(self): self.done = 0
+    def before_fit(self): self.done = self.learn.train_iter  # a resumed run counts the steps it already took
     def before_validate(self): raise CancelValidException()
     def after_batch(self):
         if not self.training: return
         self.done += 1
         if self.done >= self.n_steps: raise CancelFitException()
+
+class EpochLineCB(Callback):
+    "One line per epoch (model, epoch, losses, learning rate, time) for output that is not a terminal, in place of progress bars"
+    order = 71
+    def __init__(self, model_name:str): self.model_name = model_name
+    def before_fit(self): self.learn.logger = noop  # the Recorder's raw lists
+    def before_epoch(self): self.t0 = time.perf_counter()
+    def after_epoch(self):
+        if self.epoch < getattr(self.learn, 'resume_epoch', 0): return
+        rec = [None if v is None else float(v) for v in (self.learn.final_record or [])]
+        losses = ', '.join(f'{k} loss {v:.4f}' for k,v in zip(('train', 'valid'), rec) if v is not None)
+        print(f"{self.model_name} epoch {self.epoch+1}/{self.n_epoch}: {losses}, lr {_lr(self.learn):.3g}, {time.perf_counter()-self.t0:.1f} s",
+              flush=True)
 
 def release(learn:Learner):
     "Free what training held on the device; return the model, on the CPU, in eval mode, without gradients"
@@ -282,70 +354,115 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
                  min_snr:float|None=None, # min-SNR-gamma loss weighting with this gamma (`MinSNRCB`); None: plain MSE
                  shared:dict|None=None, # train one shared model on all windows of `grid`: dict(cond=, gamma=, stride=)
                  seed:int=0, # model `i` is seeded with `seed + i`
-                 out=None, # folder for the checkpoints `<name>.pt`, written after every epoch; None: none written
+                 out=None, # folder for the checkpoints `<name>.pt` and logs `<name>_log.csv`, written after every epoch; None: none
                  extra:dict|None=None, # plain values recorded in the checkpoints
                  cbs=None, # `cbs(name, window)` -> list of extra callbacks for that model
                  opt_func=paper_adam,
-                 progress:bool=True, # progress bars
+                 progress:bool=True, # progress bars (False: one line per epoch, `EpochLineCB`)
                  workers:int=1, # PANDA: train this many window models at once, each in its own process (see below)
-                ) -> list: # one dict per model: name, window, model and ema_model (CPU), checkpoint, train_s, train_user_s, final_valid_loss, cbs
+                 resume:bool=False, # continue each model from its checkpoint in `out`; finished models are loaded, not retrained
+                 save_every:int|None=None, # also checkpoint every this many steps (else at the end of every epoch)
+                 windows:list|None=None, # PANDA: train only these windows' models (e.g. [1], one window per GPU)
+                ) -> list: # one dict per model: name, window, model and ema_model (CPU), checkpoint, train_s, train_user_s, final_valid_loss, cbs, resumed
     "Train the models of a method one after the other (or `workers` at a time), releasing each from the device when it is done"
     check_precision(precision)
     sched = ifnone(sched, DDPMSchedule())
     if max_steps is not None:
         if max_steps < 1: raise ValueError(f"max_steps must be at least 1, got {max_steps}.")
         epochs = math.ceil(max_steps/len(dls.train))
-    if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}.")
+    if not lr > 0: raise ValueError(f"lr must be a learning rate > 0 (the paper's: 1e-4), got {lr}.")
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}.")
+    if resume and out is None: raise ValueError("resume=True continues from the checkpoints in `out`: pass the run's out folder.")
     out = None if out is None else check_out_dir(out)
     learn_kw = dict(shared=shared, sched=sched, lr=lr, opt_func=opt_func, precision=precision, prediction=prediction,
                     min_snr=min_snr)
-    fit_kw = dict(epochs=epochs, lr=lr, one_cycle=one_cycle, max_steps=max_steps, ema=ema, out=out, extra=extra, cbs=cbs)
+    fit_kw = dict(epochs=epochs, lr=lr, one_cycle=one_cycle, max_steps=max_steps, ema=ema, out=out, extra=extra, cbs=cbs,
+                  resume=resume, save_every=save_every)
     n_models = 1 if shared is not None or grid is None else grid.n_windows
-    if workers > 1 and n_models > 1:
-        return _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, min(workers, n_models))
+    if windows is not None:
+        windows = sorted(set(windows))
+        if n_models == 1 or not all(isinstance(w, int) and 0 <= w < n_models for w in windows):
+            raise ValueError(f"windows={windows}: " + (f"{grid} has window models 0..{n_models-1}." if n_models > 1
+                             else "only PANDA's per-window models can be trained one window at a time."))
+    if workers > 1 and len(ifnone(windows, range(n_models))) > 1:
+        return _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, min(workers, n_models), windows)
     return [_fit_model(name, w, learn, progress=progress, **fit_kw)
-            for name, w, learn in method_learners(dls, grid, unet, seed, **learn_kw)]
+            for name, w, learn in method_learners(dls, grid, unet, seed, windows=windows, **learn_kw)]
 
-def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra, cbs, progress):
-    "Train one model of `train_models` and return its record, the Learner released"
+def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra, cbs, progress, resume=False, save_every=None):
+    "Train (or resume) one model of `train_models` and return its record, the Learner released"
     more = list(cbs(name, w)) if cbs is not None else []
     ckpt = None if out is None else out/f'{name}.pt'
+    state = _resume_state(learn, ckpt, epochs) if resume and ckpt.is_file() else None
     ema_cb = EMACB(ema) if ema is not None else None
-    run_cbs = more + ([ema_cb] if ema_cb is not None else []) + ([StopAfterCB(max_steps)] if max_steps is not None else []) \
-                   + ([CheckpointCB(ckpt, extra=extra)] if ckpt is not None else [])
-    learn.add_cbs(run_cbs)
+    run_cbs = more + [FiniteLossCB(name, ckpt)] + ([ema_cb] if ema_cb is not None else []) \
+                   + ([StopAfterCB(max_steps)] if max_steps is not None else []) \
+                   + ([CheckpointCB(ckpt, extra=extra, every=save_every)] if ckpt is not None else []) \
+                   + ([EpochLineCB(name)] if not progress else []) + ([ResumeCB(state)] if state is not None else [])
     t0, c0 = time.perf_counter(), os.times()
-    with (contextlib.nullcontext() if progress else learn.no_bar()):
-        (learn.fit_one_cycle if one_cycle else learn.fit)(epochs, lr)
+    learn.resume_epoch = 0 if state is None else state['epoch']
+    if state is not None and state['finished']: ema_model = _finished_ema(ckpt, ema)  # nothing left to train
+    else:
+        learn.add_cbs(run_cbs)
+        try:
+            with (contextlib.nullcontext() if progress else learn.no_bar()):
+                (learn.fit_one_cycle if one_cycle else learn.fit)(epochs, lr, start_epoch=learn.resume_epoch)
+        finally: learn.remove_cbs(run_cbs)
+        err, learn.stop_error = getattr(learn, 'stop_error', None), None
+        if err is not None: raise err
+        ema_model = None
+        if ema_cb is not None: ema_model = ema_cb.ema.module.requires_grad_(False).cpu().eval(); ema_cb.ema = None
     c1 = os.times()
-    vals = learn.recorder.values if getattr(learn, 'recorder', None) is not None else []
+    trained = state is None or not state['finished']
+    vals = learn.recorder.values if trained and getattr(learn, 'recorder', None) is not None else []
     valid = float(vals[-1][1]) if vals and len(vals[-1]) > 1 and vals[-1][1] == vals[-1][1] else None
-    learn.remove_cbs(run_cbs)
-    ema_model = None
-    if ema_cb is not None: ema_model = ema_cb.ema.module.requires_grad_(False).cpu().eval(); ema_cb.ema = None
+    if valid is None and state is not None and state['log']: valid = state['log'][-1]['valid_loss']
     return dict(name=name, window=w, model=release(learn), ema_model=ema_model, checkpoint=None if ckpt is None else str(ckpt),
-                train_s=time.perf_counter()-t0, train_user_s=c1.user-c0.user, final_valid_loss=valid, cbs=more)
+                train_s=time.perf_counter()-t0, train_user_s=c1.user-c0.user, final_valid_loss=valid, cbs=more,
+                resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
+
+def _resume_state(learn, ckpt, epochs):
+    "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`"
+    c = load_train_state(ckpt)
+    st = c.get('train_state')
+    if st is None: raise ValueError(f"{str(ckpt)!r} was written without the state needed to resume (by an older PANDA): "
+                                    f"start the run again with --force.")
+    if st['n_epoch'] != epochs: raise ValueError(f"{str(ckpt)!r} belongs to a run of {st['n_epoch']} epochs, not {epochs}: "
+                                                 f"resume with the run's own --epochs {st['n_epoch']}.")
+    net = learn.model.unet if isinstance(learn.model, SharedUNet) else learn.model
+    try: net.load_state_dict(c['state_dict'])
+    except RuntimeError as e:
+        raise ValueError(f"{str(ckpt)!r} does not fit this run's model ({str(e)[:160]}): resume with the run's own flags.") from None
+    return st
+
+def _finished_ema(ckpt, ema):
+    if ema is None: return None
+    m, info = load_checkpoint(ckpt, ema=True)
+    return m.requires_grad_(False).eval()
 
 def _train_window(job):
     "Worker of `_train_in_processes`: train window `w`'s model with `threads` threads"
     dls, grid, unet, seed, learn_kw, fit_kw, w, threads = job
     torch.set_num_threads(threads)
     (name, w, learn), = method_learners(dls, grid, unet, seed, windows=[w], **learn_kw)
-    return _fit_model(name, w, learn, progress=False, **fit_kw)
+    with stop_on_signals(): return _fit_model(name, w, learn, progress=False, **fit_kw)
 
-def _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, workers):
+def _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, workers, windows=None):
     "Train the window models of `grid` in `workers` spawned processes sharing this process's threads; records in window order"
     if fit_kw['cbs'] is not None:
         try: pickle.dumps(fit_kw['cbs'])
         except Exception: raise ValueError("Extra callbacks (`cbs`) made by a function defined in a notebook or a closure cannot be sent "
                                            "to training processes: use workers=1, or a function defined at module level.") from None
+    windows = list(ifnone(windows, range(grid.n_windows)))
+    workers = min(workers, len(windows))
     threads = max(1, torch.get_num_threads() // workers)
-    names = window_names(grid)
+    names = [window_names(grid)[w] for w in windows]
     print(f"Training {', '.join(names)} in {workers} processes, {threads} thread{'s'*(threads>1)} each")
     ctx = torch.multiprocessing.get_context('spawn')
-    jobs = [(dls, grid, unet, seed, learn_kw, fit_kw, w, threads) for w in range(grid.n_windows)]
+    jobs = [(dls, grid, unet, seed, learn_kw, fit_kw, w, threads) for w in windows]
     with ProcessPoolExecutor(workers, mp_context=ctx) as ex: return list(ex.map(_train_window, jobs))
+
 
 # %% ../nbs/04_train.ipynb #04871dd5
 CKPT_FORMAT = 'panda-checkpoint-v1'
@@ -360,7 +477,8 @@ def save_checkpoint(path, # file to write (`.pt`)
                     extra:dict|None=None, # more plain values to record (epochs, recipe, ...)
                     ema_model:torch.nn.Module|None=None, # the EMA of the weights (`EMACB.ema.module`), stored beside them
                     ema_info:dict|None=None, # its decay, warm-up and number of updates
-                    prediction:str='eps'): # what the model predicts, 'eps' or 'v'
+                    prediction:str='eps', # what the model predicts, 'eps' or 'v'
+                    train_state:dict|None=None): # what resuming the run needs besides the weights (`train_state`)
     "Write `model` and its configuration to `path` atomically"
     path = Path(path)
     check_out_dir(path.parent)
@@ -375,7 +493,8 @@ def save_checkpoint(path, # file to write (`.pt`)
                 state_dict=_cpu_state(unwrap(model)),
                 ema_state_dict=None if ema_model is None else _cpu_state(unwrap(ema_model)),
                 ema=None if ema_model is None else plain(dict(ema_info or {}), 'ema_info'),
-                extra=plain(dict(extra or {}), 'extra'))  # plain values only: `weights_only=True` loads nothing else
+                extra=plain(dict(extra or {}), 'extra'),  # plain values only: `weights_only=True` loads nothing else
+                train_state=train_state)
     with atomic_file(path) as f: torch.save(ckpt, f)
     return path
 
@@ -416,7 +535,7 @@ def load_checkpoint(path, device=None,
         raise ValueError(f"Checkpoint {str(path)!r}: its weights do not fit its UNet configuration ({str(e)[:200]}); "
                          f"the file is inconsistent, retrain or re-save it.") from None
     model.to(ifnone(device, 'cpu')).eval()
-    info = {k:v for k,v in ckpt.items() if k not in ('state_dict', 'ema_state_dict')}
+    info = {k:v for k,v in ckpt.items() if k not in ('state_dict', 'ema_state_dict', 'train_state')}
     info['weights'] = 'ema' if use_ema else 'raw'
     info['prediction'] = ckpt.get('prediction', 'eps')  # checkpoints from before v-prediction predict eps
     info['sched'] = DDPMSchedule(**ckpt['schedule'])
@@ -424,19 +543,179 @@ def load_checkpoint(path, device=None,
     return model, info
 
 # %% ../nbs/04_train.ipynb #4eb9630a
+def _rng_state(device=None):
+    "The random states training draws from: torch's (CPU and CUDA), Python's and numpy's"
+    st = dict(torch=torch.get_rng_state(), python=random.getstate(), numpy=_np_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized(): st['cuda'] = torch.cuda.get_rng_state_all()
+    return st
+
+def _np_state():
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached)
+
+def _set_rng_state(st):
+    torch.set_rng_state(st['torch']); random.setstate(st['python'])
+    name, keys, pos, has_gauss, cached = st['numpy']
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if st.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+
+def _dl_state(dl):
+    "The training DataLoader's shuffle state and, for `panda.data.FloatBatch`, its flips' generator"
+    gen = getattr(getattr(dl, 'after_batch', None), 'gen', None)
+    return dict(shuffle=dl.rng.getstate(), flips=None if gen is None else gen.get_state())
+
+def _set_dl_state(dl, st):
+    dl.rng.setstate(st['shuffle'])
+    if st['flips'] is not None: dl.after_batch.gen.set_state(st['flips'])
+
+def _cpu(o):
+    "`o` with its tensors copied to the CPU, as plain dicts, lists and tuples (fastai's `L` as a list) that `weights_only` loads"
+    if isinstance(o, torch.Tensor): return o.detach().cpu().clone()
+    if isinstance(o, dict): return {k:_cpu(v) for k,v in o.items()}
+    if isinstance(o, tuple): return tuple(_cpu(v) for v in o)
+    if isinstance(o, (list, L)): return [_cpu(v) for v in o]
+    return o.item() if isinstance(o, np.generic) else o  # numpy scalars (one-cycle's learning rates) as Python numbers
+
+def _to(o, device):
+    if isinstance(o, torch.Tensor): return o.to(device)
+    if isinstance(o, dict): return {k:_to(v, device) for k,v in o.items()}
+    if isinstance(o, (list, tuple)): return type(o)(_to(v, device) for v in o)
+    return o
+
+def _ema_cb(learn): return next((cb for cb in learn.cbs if isinstance(cb, EMACB) and cb.ema is not None), None)
+
+def train_state(learn, epoch:int, iter:int, dl_state:dict, rows:list) -> dict:
+    "Everything besides the weights that `ResumeCB` needs to continue `learn`'s run from `epoch`, batch `iter`"
+    ema, scaler = _ema_cb(learn), getattr(learn, 'scaler', None)
+    sl = learn.recorder.smooth_loss if getattr(learn, 'recorder', None) is not None else None
+    return dict(epoch=epoch, iter=iter, n_epoch=learn.n_epoch, train_iter=learn.train_iter, pct_train=learn.pct_train,
+                opt=_cpu(learn.opt.state_dict()), scaler=None if scaler is None else _cpu(scaler.state_dict()),
+                ema=None if ema is None else _cpu(ema.ema.state_dict()), ema_n=None if ema is None else ema.n,
+                smooth_loss=None if sl is None else (sl.count, _cpu(sl.val)), rng=_rng_state(), dl=dl_state, log=list(rows),
+                finished=False)
+
+def _finite(model) -> bool:
+    return bool(torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all())
+
+
+# %% ../nbs/04_train.ipynb #a1c0ffee
 class CheckpointCB(Callback):
-    "Save the model, schedule, tiling and image size to `fname` atomically after each epoch"
-    order = 0  # runs before `WindowCB`, so it sees the full images and records their size
-    def __init__(self, fname, extra:dict|None=None): store_attr(); self.size = None
+    "After every epoch (and every `every` steps, and on Ctrl-C) save to `fname` atomically all a run needs to resume, and its log"
+    order = 70  # after the Recorder (50), so the losses it saves include this batch's
+    def __init__(self, fname, # the checkpoint, e.g. out/'model_l.pt'; the log is written beside it
+                 extra:dict|None=None, # more plain values to record in the checkpoint
+                 every:int|None=None, # also save every this many training steps (None: at the end of epochs only)
+                 log:bool=True): # write `<name>_log.csv` after every epoch and `<name>_loss.png` at the end
+        if every is not None and (not isinstance(every, int) or every < 1):
+            raise ValueError(f"every must be a whole number of steps >= 1 (or None), got {every!r}.")
+        store_attr(); self.fname = Path(fname); self.size, self.rows = None, []
+    @property
+    def log_csv(self): return self.fname.with_name(self.fname.stem + '_log.csv')
+    @property
+    def loss_png(self): return self.fname.with_name(self.fname.stem + '_loss.png')
+    def before_fit(self): self.epochs_done = getattr(self.learn, 'resume_epoch', 0)
+    def before_epoch(self): self.t_epoch = time.perf_counter()
+    def before_train(self): self.dl_state = _dl_state(self.dls.train)  # the epoch's data order, for a checkpoint within it
     def before_batch(self):
-        if self.size is None: self.size = tuple(self.xb[0].shape[-2:])
-    def before_fit(self): self.epochs_done = 0
-    def after_epoch(self): self.epochs_done = self.epoch+1; self._save()
-    def after_fit(self): self._save()  # also when training stopped within an epoch (e.g. after `max_steps`)
-    def _save(self):
+        if self.size is None: self.size = self.learn.grid.size if self.learn.grid is not None else tuple(self.xb[0].shape[-2:])
+    def after_batch(self):
+        if not self.training: return
+        stop = _STOP['signal']
+        if stop or (self.every and self.learn.train_iter % self.every == 0):
+            self._save(train_state(self.learn, self.epoch, batch_no(self.learn), self.dl_state, self.rows))
+        if stop: stop_fit(self.learn, TrainingInterrupted(f"{self.fname.stem}: stopped by {stop} at epoch {self.epoch+1}, batch "
+                                                          f"{batch_no(self.learn)}; checkpoint {str(self.fname)!r} holds the run up to there."))
+    def after_epoch(self):
+        if self.epoch < getattr(self.learn, 'resume_epoch', 0): return  # skipped while resuming
+        self.epochs_done = self.epoch+1
+        rec = self.learn.final_record if getattr(self.learn, 'recorder', None) is not None else []
+        val = lambda i: float(rec[i]) if len(rec) > i and rec[i] is not None else None
+        self.rows.append(dict(epoch=self.epoch+1, train_loss=val(0), valid_loss=val(1), lr=_lr(self.learn),
+                              time_s=round(time.perf_counter()-self.t_epoch, 3)))
+        self._save(train_state(self.learn, self.epoch+1, 0, _dl_state(self.dls.train), self.rows))
+        if self.log: write_csv(self.rows, self.log_csv)
+    def after_fit(self):  # training finished (or stopped within an epoch by `max_steps`), unless stopped by `stop_fit`
+        if getattr(self.learn, 'stop_error', None) is not None: return
+        st = train_state(self.learn, self.epochs_done, 0, _dl_state(self.dls.train), self.rows)
+        self._save({**st, 'finished': True})
+        if self.log and self.rows: plot_log(self.rows, self.loss_png, title=self.fname.stem)
+    def _save(self, state):
         if self.size is None: return  # no training batch ran (e.g. cancelled before the first)
-        ema = next((cb for cb in self.learn.cbs if isinstance(cb, EMACB) and cb.ema is not None), None)
+        if not _finite(self.learn.model):
+            stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.fname.stem, 'the weights became non-finite', self.fname)))
+        ema = _ema_cb(self.learn)
         save_checkpoint(self.fname, self.learn.model, self.learn.sched, self.learn.grid, self.learn.window,
-                        self.size, extra={**(self.extra or {}), 'epoch': self.epochs_done, 'steps': self.learn.train_iter},
+                        self.size, extra={**(self.extra or {}), 'epoch': state['epoch'], 'steps': self.learn.train_iter},
                         ema_model=None if ema is None else ema.ema.module, ema_info=None if ema is None else ema.info,
-                        prediction=getattr(self.learn, 'prediction', 'eps'))
+                        prediction=getattr(self.learn, 'prediction', 'eps'), train_state=state)
+
+def write_csv(rows:list, path):
+    "Write a list of dicts with the same keys as a CSV file, atomically"
+    import csv, io
+    buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+    with atomic_file(path, 'w') as f: f.write(buf.getvalue())
+    return path
+
+def plot_log(rows:list, path, title:str=''):
+    "Train and valid loss per epoch from a run's log rows, saved atomically as a PNG"
+    import matplotlib; import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for k in ('train_loss', 'valid_loss'):
+        pts = [(r['epoch'], r[k]) for r in rows if r.get(k) is not None]
+        if pts: ax.plot(*zip(*pts), marker='.', label=k.replace('_', ' '))
+    ax.set_xlabel('epoch'); ax.set_ylabel('loss'); ax.set_yscale('log'); ax.set_title(title); ax.legend()
+    with atomic_file(path) as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
+    plt.close(fig)
+    return path
+
+
+# %% ../nbs/04_train.ipynb #b2c0ffee
+class _SkipFirst:
+    "The batches of `dl` after its first `k`, which are drawn and dropped (so the order and flips stay those of the interrupted epoch); then the random states `rng_state` are restored"
+    def __init__(self, dl, k:int, rng_state:dict): self.dl, self.k, self.rng_state = dl, k, rng_state
+    def __len__(self): return len(self.dl)
+    def __iter__(self):
+        it = iter(self.dl)
+        for _ in range(self.k): next(it)
+        _set_rng_state(self.rng_state)
+        yield from it
+
+class ResumeCB(Callback):
+    "Continue a run from a `CheckpointCB` checkpoint's `train_state`: optimizer, scaler, EMA, counters, random states and data order"
+    order = 68  # after the callbacks whose state it restores are set up: AutocastCB (10), Recorder (50), EMACB (65)
+    def __init__(self, state:dict): self.state = state
+    def before_fit(self):
+        s, learn = self.state, self.learn
+        learn.train_iter = s['train_iter']
+        dev = next(learn.model.parameters()).device
+        learn.opt.load_state_dict({**_to(s['opt'], dev), 'hypers': L(s['opt']['hypers'])})
+        if s['scaler'] is not None and getattr(learn, 'scaler', None) is not None: learn.scaler.load_state_dict(s['scaler'])
+        ema = _ema_cb(learn)
+        if (s['ema'] is None) != (ema is None):
+            raise ValueError("The checkpoint was trained " + ("without" if s['ema'] is None else "with") + " an EMA of its weights "
+                             "and this run " + ("keeps one" if ema is not None else "does not") + ": resume with the run's own --ema_decay.")
+        if ema is not None: ema.ema.load_state_dict(_to(s['ema'], dev)); ema.n = s['ema_n']; ema._d = ema.decay_at(max(ema.n, 1))
+        if s['smooth_loss'] is not None: learn.recorder.smooth_loss.count, learn.recorder.smooth_loss.val = s['smooth_loss']
+        for cb in learn.cbs:
+            if isinstance(cb, CheckpointCB): cb.rows = list(s['log'])
+        _set_dl_state(self.dls.train, s['dl'])
+        if not s['iter']: _set_rng_state(s['rng'])
+    def before_train(self):
+        s = self.state
+        if self.epoch != s['epoch'] or not s['iter']: return
+        self.learn.pct_train = s['pct_train']
+        self.learn.dl = _SkipFirst(self.dl, s['iter'], s['rng'])
+        self.learn.iter_offset = s['iter']
+    def after_train(self): self.learn.iter_offset = 0
+
+def load_train_state(path) -> dict|None:
+    "The checkpoint at `path` with its `train_state` (None where it was written without one), for `ResumeCB`"
+    path = Path(path)
+    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ValueError(f"Cannot read checkpoint {str(path)!r} to resume from ({type(e).__name__}: {str(e)[:200]}): start the run "
+                         f"again with --force, or copy the file back.") from None
+    if not isinstance(ckpt, dict) or ckpt.get('format') != CKPT_FORMAT:
+        raise ValueError(f"{str(path)!r} is not a PANDA checkpoint; it cannot be resumed.")
+    return ckpt
+
