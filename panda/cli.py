@@ -17,6 +17,7 @@ from .data import load_emoji_faces, load_image_folder, get_dls, to_grey
 from .train import get_recipe, train_models, check_precision, check_prediction, precision_dtype, resolve_precision
 from .train import window_names, stop_on_signals, TrainingDiverged, TrainingInterrupted
 from .unet import unet_config
+from .distrib import dist_info
 from .sample import sample, FullEps, WindowedEps, load_eps, save_image_grid, save_sequence, as_eps_model
 from .train import load_checkpoint
 
@@ -187,7 +188,10 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
     if not 0 < valid_pct < 1: raise ValueError(f"--valid_pct must be in (0, 1): the validation loss needs held-out images; got {valid_pct}.")
     if not r.get('ema'): r['ema'] = None
     if not r.get('min_snr'): r['min_snr'] = None
-    dev = get_device(device)
+    dev, di = get_device(device), dist_info()
+    if di.world_size > 1:  # data-parallel (torchrun / accelerate launch): one model at a time, each process on its own GPU
+        workers = 1
+        if dev.type == 'cuda': dev = torch.device('cuda', di.local_rank); torch.cuda.set_device(dev)
     precision = resolve_precision(r['precision'], dev)
     check_size(r['size'], method, r['unet'], n_strips, k, grid, window, stride)
     grid = make_layout(r['size'], method, n_strips, k, grid, window, stride)
@@ -210,17 +214,18 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
                          f"--valid_pct {valid_pct} (at least {need} are needed). Add images, or raise --valid_pct (e.g. "
                          f"{min(0.5, math.ceil(100/len(images))/100) if len(images) > 1 else 0.5}" + (")." if len(images) > 1 else ") with at least 2 images."))
     record = 'run.json' if window_model is None else f'run_{names[window_model]}.json'
-    check_run_dir(out, resume, force, record)
-    out = check_out_dir(out)
+    rank0 = di.rank == 0  # only rank 0 checks, cleans and writes the folder
+    if rank0: check_run_dir(out, resume, force, record); out = check_out_dir(out)
+    else: out = Path(out)
     set_seed(seed)
     dls = get_dls(images, bs=r['bs'], valid_pct=valid_pct, seed=seed, flip=r['flip'], device=dev)
     sched = DDPMSchedule()
     info = dict(status='training', flags=flags, method=method, recipe=r, precision=precision, data=data_name(data), grey=grey,
                 n_images=len(images), shared=shared, tiling=None if grid is None else grid.config, device=str(dev), seed=seed,
                 date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__,
-                host=platform.node(), models={})
+                host=platform.node(), world_size=di.world_size, models={})
     if resume: info['resumed'] = datetime.datetime.now().isoformat(timespec='seconds')
-    write_json(info, out/record)
+    if rank0: write_json(info, out/record)
     t0 = time.time()
     with stop_on_signals():
       try:
@@ -229,6 +234,7 @@ def train_run(data:str|Path|None=None, # image folder; the embedded emoji faces 
                             out=out, extra=dict(recipe=r, data=data_name(data)), progress=progress, workers=workers, resume=resume,
                             save_every=save_every, windows=None if window_model is None else [window_model])
       except TrainingInterrupted as e: raise TrainingInterrupted(f"{e} Continue with: panda_train --resume {out}") from None
+    if not rank0: return None  # the other processes of a data-parallel run: rank 0 samples and records
     info['train_workers'] = min(workers, len(runs))
     for o in runs:
         ck = Path(o['checkpoint'])

@@ -31,10 +31,10 @@ from .data import reseed_dls
 __all__ = ['PREDICTIONS', 'paper_adam', 'RECIPES', 'PRECISIONS', 'CKPT_FORMAT', 'WindowCB', 'check_prediction', 'DDPMCB',
            'eps_loss', 'get_recipe', 'check_precision', 'native_bf16', 'resolve_precision', 'precision_dtype',
            'AutocastCB', 'diffusion_learner', 'window_names', 'method_learners', 'panda_learners', 'min_snr_weight',
-           'MinSNRCB', 'EMACB', 'TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'batch_no',
-           'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB', 'release', 'train_models',
-           'save_checkpoint', 'load_checkpoint', 'train_state', 'CheckpointCB', 'write_csv', 'plot_log', 'ResumeCB',
-           'load_train_state']
+           'MinSNRCB', 'unwrap_model', 'EMACB', 'TrainingDiverged', 'TrainingInterrupted', 'stop_fit',
+           'stop_on_signals', 'batch_no', 'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB', 'release',
+           'train_models', 'save_checkpoint', 'load_checkpoint', 'train_state', 'CheckpointCB', 'write_csv', 'plot_log',
+           'ResumeCB', 'load_train_state']
 
 # %% ../nbs/04_train.ipynb #fc6017b0
 class WindowCB(Callback):
@@ -223,6 +223,10 @@ class MinSNRCB(Callback):
         self.learn.yb = (self.yb[0] * w.to(self.yb[0].dtype),)
 
 # %% ../nbs/04_train.ipynb #f5237524
+def unwrap_model(model):
+    "The model inside a data-parallel wrapper (`DistributedDataParallel`, as fastai's `distrib_ctx` puts it during fit), or `model`"
+    return getattr(model, 'module', model)
+
 class EMACB(Callback):
     "Exponential moving average of the model's weights, updated after every optimizer step; the average is `ema.module`"
     order = 65
@@ -240,13 +244,13 @@ class EMACB(Callback):
 
     def before_fit(self):
         if self.ema is None:
-            self.ema = AveragedModel(self.learn.model, multi_avg_fn=self._lerp, use_buffers=True)
+            self.ema = AveragedModel(unwrap_model(self.learn.model), multi_avg_fn=self._lerp, use_buffers=True)
             self.ema.requires_grad_(False)
 
     def after_step(self):
         self.n += 1
         self._d = self.decay_at(self.n)
-        self.ema.update_parameters(self.learn.model)
+        self.ema.update_parameters(unwrap_model(self.learn.model))
 
     @property
     def info(self): return dict(decay=self.decay, warmup=self.warmup, updates=self.n)
@@ -292,7 +296,11 @@ class FiniteLossCB(Callback):
                  checkpoint=None): # the checkpoint file that keeps the last good weights
         self.model_name, self.checkpoint = model_name, checkpoint
     def after_loss(self):
-        if self.training and not bool(torch.isfinite(self.loss).all()):
+        if not self.training: return
+        finite = torch.isfinite(self.loss.detach()).all().float()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():  # every process stops at the same batch
+            finite = finite.to(self.loss.device); torch.distributed.all_reduce(finite, torch.distributed.ReduceOp.MIN)
+        if not bool(finite):
             stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.model_name, f'the training loss became {float(self.loss.detach())}',
                                                                    self.checkpoint)))
 
@@ -374,7 +382,8 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
     if not lr > 0: raise ValueError(f"lr must be a learning rate > 0 (the paper's: 1e-4), got {lr}.")
     if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}.")
     if resume and out is None: raise ValueError("resume=True continues from the checkpoints in `out`: pass the run's out folder.")
-    out = None if out is None else check_out_dir(out)
+    rank = _rank()
+    out = None if out is None else check_out_dir(out) if rank == 0 else Path(out)  # only rank 0 writes (data-parallel runs)
     learn_kw = dict(shared=shared, sched=sched, lr=lr, opt_func=opt_func, precision=precision, prediction=prediction,
                     min_snr=min_snr)
     fit_kw = dict(epochs=epochs, lr=lr, one_cycle=one_cycle, max_steps=max_steps, ema=ema, out=out, extra=extra, cbs=cbs,
@@ -385,7 +394,7 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
         if n_models == 1 or not all(isinstance(w, int) and 0 <= w < n_models for w in windows):
             raise ValueError(f"windows={windows}: " + (f"{grid} has window models 0..{n_models-1}." if n_models > 1
                              else "only PANDA's per-window models can be trained one window at a time."))
-    if workers > 1 and len(ifnone(windows, range(n_models))) > 1:
+    if workers > 1 and len(ifnone(windows, range(n_models))) > 1 and _world_size() == 1:
         return _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, min(workers, n_models), windows)
     return [_fit_model(name, w, learn, progress=progress, **fit_kw)
             for name, w, learn in method_learners(dls, grid, unet, seed, windows=windows, **learn_kw)]
@@ -396,17 +405,18 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
     ckpt = None if out is None else out/f'{name}.pt'
     state = _resume_state(learn, ckpt, epochs) if resume and ckpt.is_file() else None
     ema_cb = EMACB(ema) if ema is not None else None
+    rank0 = _rank() == 0  # data-parallel: the other processes write nothing and print nothing
     run_cbs = more + [FiniteLossCB(name, ckpt)] + ([ema_cb] if ema_cb is not None else []) \
                    + ([StopAfterCB(max_steps)] if max_steps is not None else []) \
-                   + ([CheckpointCB(ckpt, extra=extra, every=save_every)] if ckpt is not None else []) \
-                   + ([EpochLineCB(name)] if not progress else []) + ([ResumeCB(state)] if state is not None else [])
+                   + ([CheckpointCB(ckpt, extra=extra, every=save_every)] if ckpt is not None and rank0 else []) \
+                   + ([EpochLineCB(name)] if not progress and rank0 else []) + ([ResumeCB(state)] if state is not None else [])
     t0, c0 = time.perf_counter(), os.times()
     learn.resume_epoch = 0 if state is None else state['epoch']
     if state is not None and state['finished']: ema_model = _finished_ema(ckpt, ema)  # nothing left to train
     else:
         learn.add_cbs(run_cbs)
         try:
-            with (contextlib.nullcontext() if progress else learn.no_bar()):
+            with (contextlib.nullcontext() if progress else learn.no_bar()), _data_parallel(learn):
                 (learn.fit_one_cycle if one_cycle else learn.fit)(epochs, lr, start_epoch=learn.resume_epoch)
         finally: learn.remove_cbs(run_cbs)
         err, learn.stop_error = getattr(learn, 'stop_error', None), None
@@ -421,6 +431,21 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
     return dict(name=name, window=w, model=release(learn), ema_model=ema_model, checkpoint=None if ckpt is None else str(ckpt),
                 train_s=time.perf_counter()-t0, train_user_s=c1.user-c0.user, final_valid_loss=valid, cbs=more,
                 resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
+
+def _world_size(): return int(os.environ.get('WORLD_SIZE', 1) or 1)
+def _rank(): return int(os.environ.get('RANK', 0) or 0)
+
+@contextlib.contextmanager
+def _data_parallel(learn):
+    "Where torchrun or accelerate launch started several processes: fit `learn` in fastai's `distrib_ctx` (DDP through Accelerate)"
+    if _world_size() == 1: yield; return
+    from .distrib import fastai_distributed, check_shards
+    fd = fastai_distributed(); check_shards(learn.dls)
+    torch.manual_seed(torch.initial_seed() + 1000*_rank())  # the same initial weights in every process, but their own noise
+    dev = torch.device(getattr(learn.dls, 'device', None) or 'cpu')
+    try:
+        with learn.distrib_ctx(sync_bn=False, cpu=dev.type == 'cpu'): yield
+    finally: learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, fd.DistributedTrainer)))
 
 def _resume_state(learn, ckpt, epochs):
     "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`"
@@ -561,10 +586,12 @@ def _set_rng_state(st):
 
 def _dl_state(dl):
     "The training DataLoader's shuffle state and, for `panda.data.FloatBatch`, its flips' generator"
+    dl = getattr(dl, 'dl', dl)  # the loader inside fastai's `DistributedDL`
     gen = getattr(getattr(dl, 'after_batch', None), 'gen', None)
     return dict(shuffle=dl.rng.getstate(), flips=None if gen is None else gen.get_state())
 
 def _set_dl_state(dl, st):
+    dl = getattr(dl, 'dl', dl)
     dl.rng.setstate(st['shuffle'])
     if st['flips'] is not None: dl.after_batch.gen.set_state(st['flips'])
 
@@ -641,10 +668,11 @@ class CheckpointCB(Callback):
         if self.log and self.rows: plot_log(self.rows, self.loss_png, title=self.fname.stem)
     def _save(self, state):
         if self.size is None: return  # no training batch ran (e.g. cancelled before the first)
-        if not _finite(self.learn.model):
+        model = unwrap_model(self.learn.model)
+        if not _finite(model):
             stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.fname.stem, 'the weights became non-finite', self.fname)))
         ema = _ema_cb(self.learn)
-        save_checkpoint(self.fname, self.learn.model, self.learn.sched, self.learn.grid, self.learn.window,
+        save_checkpoint(self.fname, model, self.learn.sched, self.learn.grid, self.learn.window,
                         self.size, extra={**(self.extra or {}), 'epoch': state['epoch'], 'steps': self.learn.train_iter},
                         ema_model=None if ema is None else ema.ema.module, ema_info=None if ema is None else ema.info,
                         prediction=getattr(self.learn, 'prediction', 'eps'), train_state=state)
