@@ -1,0 +1,78 @@
+"""Issue 8, part 4: a translation-invariant shared model sampled on a canvas wider than it was trained on.
+
+    python nbs/benchmarks/wide_canvas.py OUT DEST [N]
+
+OUT holds `shared.pt` from `panda_train --method shared --cond none --size 64 --grid 1x4 --window 1x2 --out OUT` (64x32
+windows of the 64x64 embedded faces, strided 16 px). DEST receives `quality.json`, `canvas.png` (the first 16 samples
+of each canvas) and `seams.png` (mean |horizontal gradient| per column, generated against real faces).
+
+N images (default 256) are sampled with the run's own sampler (`run.json`) on
+- the trained canvas, 64x64 through the trained layout (1x4 tiles, 1x2 windows), and
+- a 64x128 canvas through 1x8 tiles of 16 px and the same 64x32 windows (`panda_sample --canvas 64x128 --grid 1x8`).
+Measured: the seam score (mean |gradient| at the window edges, every 16 columns, over the mean elsewhere) of each set
+and of the real faces at 64x64 (edges at 16, 32, 48), and their ratio; SWD of 64x64 crops against as many real faces
+(the trained canvas whole; the wide one's left, middle and right 64 columns), so that one sees whether every part of the
+wide canvas looks like the training images; FID/KID of the 64x64 samples and of the wide canvas's crops.
+"""
+import sys, json, datetime, time, os
+from pathlib import Path
+import numpy as np, torch
+from panda.core import write_json, atomic_file
+from panda.cli import load_images, sample_run
+from panda.metrics import seam_score, seam_profile, swd, fid_kid, colourfulness
+
+def measure(out, dest, n=256):
+    out, dest = Path(out), Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    run = json.load(open(out/'run.json')); sm = run['sampler']
+    kw = dict(n=n, method=sm['method'], steps=sm['n_steps'], eta=sm['eta'], seed=0, precision=run['precision'],
+              ema=sm['weights'] == 'ema', progress=False, bs=64)
+    real = torch.from_numpy(load_images(None, 64)).permute(0, 3, 1, 2).contiguous()
+    sets, times = {}, {}
+    for name, lay in (('64x64', {}), ('64x128', dict(canvas='64x128', grid='1x8', window='1x2'))):
+        t0, c0 = time.perf_counter(), os.times()
+        sets[name] = sample_run([str(out/'shared.pt')], out=str(dest/f'tmp_{name}.png'), **kw, **lay)
+        times[name] = dict(wall_s=round(time.perf_counter()-t0, 1), user_s=round(os.times().user-c0.user, 1))
+        (dest/f'tmp_{name}.png').unlink()
+    edges = lambda w: tuple(range(16, w, 16))
+    res = dict(real_seam_score=seam_score(real, xs=edges(64)))
+    gen = torch.Generator().manual_seed(0)
+    ridx = torch.randperm(len(real), generator=gen)[:n]
+    for name, imgs in sets.items():
+        s = seam_score(imgs, xs=edges(imgs.shape[-1]))
+        crops = {'whole': imgs} if imgs.shape[-1] == 64 else {'left': imgs[..., :64], 'middle': imgs[..., 32:96], 'right': imgs[..., 64:]}
+        q = {}
+        for c, x in crops.items():
+            x = x.contiguous(); fk = fid_kid(x, real)
+            q[c] = dict(swd=swd(x, real[ridx[:len(x)]])['swd_mean'], fid=fk['fid'], kid=fk['kid_mean'], colourfulness=colourfulness(x))
+        res[name] = dict(seam_score=s, seam_ratio=s/res['real_seam_score'], seam_edges=list(edges(imgs.shape[-1])), crops=q,
+                         sample_time=times[name], n=len(imgs))
+        print(name, json.dumps(res[name]), flush=True)
+    res.update(real_colourfulness=colourfulness(real), n_real=len(real), checkpoint=str(out/'shared.pt'), sampler=sm,
+               precision=run['precision'], trained=dict(tiling=run['tiling'], shared=run['shared'], recipe=run['recipe']),
+               date=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(sys.argv))
+    write_json(res, dest/'quality.json')
+    figures(sets, real, dest)
+    return res
+
+def figures(sets, real, dest):
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+    fig, axs = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw=dict(width_ratios=[1, 2]))
+    for ax, (name, imgs) in zip(axs, sets.items()):
+        ax.imshow(make_grid(imgs[:16], nrow=2 if imgs.shape[-1] == 128 else 4, pad_value=255).permute(1, 2, 0).numpy())
+        ax.set_title(f'{name} canvas, 64x32 windows every 16 px'); ax.axis('off')
+    with atomic_file(dest/'canvas.png') as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(10, 3))
+    real2 = torch.cat([real, real.roll(1, 0)], -1)  # two real faces side by side: the reference profile over 128 columns
+    for name, imgs, ls in (('real faces (two side by side)', real2, '-'), ('trained canvas 64x64', sets['64x64'], '--'),
+                           ('wide canvas 64x128', sets['64x128'], '-')):
+        ax.plot(seam_profile(imgs).numpy(), ls, label=name)
+    for x in range(16, 128, 16): ax.axvline(x, color='grey', ls=':', lw=1)
+    ax.set_xlabel('column x (gradient between x-1 and x); dotted: window edges'); ax.set_ylabel('mean |grad|'); ax.legend(fontsize=8)
+    with atomic_file(dest/'seams.png') as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
+    plt.close(fig)
+
+if __name__ == '__main__':
+    out, dest, *rest = sys.argv[1:]
+    measure(out, dest, *map(int, rest))
