@@ -4,24 +4,23 @@
 
 # %% ../nbs/04b_distrib.ipynb #5ceb8a88
 from __future__ import annotations
-import os, sys, time, hashlib, datetime, functools, contextlib
+import os, sys, hashlib, functools, contextlib
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np, torch
 from fastcore.script import call_parse
 from fastai.callback.core import Callback
 from fastai.learner import Learner
-import fastai.callback.schedule  # fit_one_cycle
 from fastai.torch_core import set_seed
-from .core import as_uint8, atomic_file, check_out_dir, resize_images, write_json
-from .unet import unet_config
-from .data import load_emoji_faces, load_image_folder, get_dls
-from .train import diffusion_learner, save_checkpoint, check_prediction, WindowCB
+from .core import as_uint8, atomic_file, check_out_dir
+from .data import get_dls
+from .train import diffusion_learner, train_models, WindowCB
+
 
 # %% auto #0
 __all__ = ['DIST_INSTALL', 'require_accelerate', 'DistInfo', 'dist_info', 'is_distributed', 'is_rank0', 'rank0_only',
-           'fastai_distributed', 'image_keys', 'BatchLogCB', 'check_shards', 'fit_distributed', 'distrib_train',
-           'torchrun_cmd', 'panda_distrib']
+           'fastai_distributed', 'image_keys', 'BatchLogCB', 'check_shards', 'data_parallel', 'ddp_check',
+           'torchrun_cmd', 'panda_ddp_check']
 
 # %% ../nbs/04b_distrib.ipynb #4c1a5261
 DIST_INSTALL = 'pip install "panda[dist]"'
@@ -122,129 +121,57 @@ def check_shards(dls, # `DataLoaders` from `panda.data.get_dls`
     return dls
 
 # %% ../nbs/04b_distrib.ipynb #721e8971
-def fit_distributed(learn:Learner, # e.g. from `panda.train.diffusion_learner`, built the same way in every process
-                    epochs:int, # epochs (each process sees 1/world_size of every epoch)
-                    lr:float|None=None, # learning rate (peak with one-cycle); `learn.lr` if None
-                    one_cycle:bool=False, # fastai's one-cycle schedule instead of a constant learning rate
-                    cpu:bool|None=None, # processes on the CPU (gloo backend); default: when no CUDA GPU is available
-                    sync_bn:bool=True, # replace BatchNorm by SyncBatchNorm (PANDA's UNet uses GroupNorm: no change)
-                    progress:bool=True, # progress bars (rank 0 only); False: one line of losses per epoch
-                    **kwargs, # passed to `Learner.fit` / `fit_one_cycle`
-                   ) -> Learner:
-    "Fit `learn` data-parallel in each process that torchrun / accelerate launch started; an ordinary fit in a lone process"
+@contextlib.contextmanager
+def data_parallel(learn:Learner): # built the same way in every process (same seed), e.g. by `panda.train.method_learners`
+    "Fit `learn` inside it: data-parallel (fastai's `distrib_ctx`) in a process of a torchrun / accelerate launch, plainly otherwise"
+    info = dist_info()
+    if info.world_size == 1: yield learn; return
     fd = fastai_distributed()
-    check_shards(learn.dls)
-    cpu = not torch.cuda.is_available() if cpu is None else cpu
-    with learn.distrib_ctx(sync_bn=sync_bn, cpu=cpu), (contextlib.nullcontext() if progress else learn.no_bar()):
-        (learn.fit_one_cycle if one_cycle else learn.fit)(epochs, lr, **kwargs)
-    # fastai's `detach_distributed` leaves its callback on when WORLD_SIZE is 1 (torchrun with one process): remove it
-    learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, fd.DistributedTrainer)))
-    return learn
+    check_shards(learn.dls, info.world_size)
+    torch.manual_seed(torch.initial_seed() + 1000*info.rank)  # the same initial weights, but each process its own noise
+    dev = torch.device(getattr(learn.dls, 'device', None) or 'cpu')
+    try:
+        with learn.distrib_ctx(sync_bn=False, cpu=dev.type == 'cpu'): yield learn  # GroupNorm only: no SyncBatchNorm
+    finally:  # fastai's `detach_distributed` leaves its callback on when WORLD_SIZE is 1: remove it whatever happened
+        learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, fd.DistributedTrainer)))
+
 
 # %% ../nbs/04b_distrib.ipynb #87c13b4d
-def _load_images(data, size):
-    "uint8 (N,size,size,3) images: the emoji faces if `data` is None, a `.npy` array of uint8 (N,H,W,3), or an image folder"
-    if data is None: images = load_emoji_faces()
-    elif Path(data).suffix == '.npy' and Path(data).is_file():
-        images = as_uint8(np.load(data, allow_pickle=False), channels_last=True, allow_float=False, name=str(data)).numpy()
-    else: images = load_image_folder(data, size=size)
-    return resize_images(images, size)
+class _InitCB(Callback):
+    "Keep a copy of the weights as the fit starts"
+    def before_fit(self): self.state = {k: v.detach().cpu().clone() for k, v in self.learn.model.state_dict().items()}
 
-def _check_args(out, data, size, unet, bs, epochs, lr, prediction, valid_pct, log_batches, force):
-    "Raise a one-line error for a bad flag, before any work"
-    levels = len(unet_config(unet)['ch_mult'])
-    if size < 2**levels or size % 2**(levels-1):
-        raise ValueError(f"--size {size} does not fit the {unet!r} UNet: use a multiple of {2**(levels-1)} from {2**levels} on (e.g. 32).")
-    if bs < 1: raise ValueError(f"--bs must be at least 1 (the batch size of each process), got {bs}.")
-    if epochs < 1: raise ValueError(f"--epochs must be at least 1, got {epochs}.")
-    if not lr > 0: raise ValueError(f"--lr must be positive, got {lr}.")
-    if not 0 < valid_pct < 1: raise ValueError(f"--valid_pct must be in (0, 1) (data-parallel validation needs images), got {valid_pct}.")
-    check_prediction(prediction)
-    if data is not None and not Path(data).exists():
-        raise FileNotFoundError(f"--data {data} does not exist: pass an image folder or a .npy file of uint8 images (N,H,W,3).")
-    out, ws = Path(out), dist_info().world_size
-    done = [out/f for f in ['ddpm.pt', 'distrib_run.json'] + ([f'rank{r}.pt' for r in range(ws)] if log_batches else [])]
-    if not force and any(f.exists() for f in done):
-        raise FileExistsError(f"{out} already holds a run ({', '.join(f.name for f in done if f.exists())}): "
-                              f"choose another --out, or pass --force to overwrite it.")
-
-def _cpu_state(model): return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-def distrib_train(out='panda_distrib_out', data=None, size:int=32, unet:str='tiny', bs:int=32, epochs:int=1, lr:float=2e-3,
-                  one_cycle:bool=False, prediction:str='eps', valid_pct:float=0.05, seed:int=0, cpu:bool=False,
-                  log_batches:bool=False, force:bool=False, progress:bool|None=None) -> dict|None:
-    "Train one full-image DDPM model data-parallel in this process (see `panda_distrib` for the flags); rank 0 returns the record"
-    _check_args(out, data, size, unet, bs, epochs, lr, prediction, valid_pct, log_batches, force)
-    require_accelerate()
+def ddp_check(out, # folder for `rank<r>.pt`
+              data, # `.npy` file of uint8 images (N, H, W, 3), all of side `size`
+              size:int=16, bs:int=4, epochs:int=2, lr:float=1e-3, valid_pct:float=0.2, seed:int=0):
+    "Train a tiny DDPM with `train_models` in this process of a launch; write its batches' image keys and its weights to `rank<r>.pt`"
     info, out = dist_info(), Path(out)
-    if info.rank == 0: check_out_dir(out)
-    else: out.mkdir(parents=True, exist_ok=True)
-    use_cuda = torch.cuda.is_available() and not cpu
-    device = torch.device('cuda', info.local_rank) if use_cuda else torch.device('cpu')
-    if use_cuda: torch.cuda.set_device(device)
-    images = _load_images(data, size)
-    set_seed(seed)  # the same split, order and initial weights in every process
-    dls = get_dls(images, bs=bs, valid_pct=valid_pct, seed=seed, device=device)
-    check_shards(dls, info.world_size)
-    learn = diffusion_learner(dls, unet=unet, lr=lr, prediction=prediction, cbs=[BatchLogCB()] if log_batches else None)
-    init = _cpu_state(learn.model) if log_batches else None
-    set_seed(seed + info.rank)  # but each its own noise and time steps
-    t0 = time.perf_counter()
-    fit_distributed(learn, epochs, lr, one_cycle=one_cycle, cpu=not use_cuda,
-                    progress=sys.stdout.isatty() if progress is None else progress)
-    train_s = time.perf_counter() - t0
-    if log_batches:
-        with atomic_file(out/f'rank{info.rank}.pt') as f:
-            torch.save(dict(rank=info.rank, world_size=info.world_size, batches=learn.batch_log_cb.batches,
-                            init_state_dict=init, state_dict=_cpu_state(learn.model)), f)
-    backend = torch.distributed.get_backend() if torch.distributed.is_initialized() else None
-    rec = dict(world_size=info.world_size, backend=backend, device=str(device), bs_per_process=bs, global_bs=bs*info.world_size,
-               images=len(images), size=size, unet=unet, epochs=epochs, lr=lr, one_cycle=one_cycle, prediction=prediction,
-               seed=seed, steps_per_process=learn.train_iter, train_s=round(train_s, 2),
-               final_losses=[float(v) for v in learn.recorder.values[-1]] if learn.recorder.values else None,
-               date=datetime.datetime.now().isoformat(timespec='seconds'), argv=sys.argv[1:],
-               torch=torch.__version__, accelerate=require_accelerate().__version__)
-    @rank0_only
-    def _save():
-        save_checkpoint(out/'ddpm.pt', learn.model, learn.sched, size=size, prediction=prediction,
-                        extra=dict(epochs=epochs, world_size=info.world_size, global_bs=bs*info.world_size))
-        write_json(rec, out/'distrib_run.json')
-        return rec
-    res = _save()
-    if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
-    return res
+    (check_out_dir if info.rank == 0 else lambda p: p.mkdir(parents=True, exist_ok=True))(out)
+    images = as_uint8(np.load(data, allow_pickle=False), channels_last=True, allow_float=False, name=str(data)).numpy()
+    dls = get_dls(images, bs=bs, valid_pct=valid_pct, seed=seed, device='cpu')
+    cbs = {}
+    r, = train_models(dls, None, 'tiny', epochs=epochs, lr=lr, seed=seed, progress=False,
+                      cbs=lambda n, w: cbs.setdefault(n, [BatchLogCB(), _InitCB()]))
+    log, init = cbs['ddpm']
+    with atomic_file(out/f'rank{info.rank}.pt') as f:
+        torch.save(dict(rank=info.rank, world_size=info.world_size, batches=log.batches, init_state_dict=init.state,
+                        state_dict=r['model'].state_dict(), steps=len(log.batches)), f)
+
 
 # %% ../nbs/04b_distrib.ipynb #e323111a
 def torchrun_cmd(nproc:int, # processes to start on this machine (one per GPU)
-                 *args:str, # flags for `panda_distrib`
+                 *args:str, # flags for `panda_ddp_check`
                 ) -> list:
-    "The command that starts `python -m panda.distrib` in `nproc` processes with torchrun, from this Python environment"
+    "The command that starts `python -m panda.distrib` (the check) in `nproc` processes with torchrun, from this Python environment"
     return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(nproc),
             '-m', 'panda.distrib', *map(str, args)]
 
-# %% ../nbs/04b_distrib.ipynb #c9b5e632
-_USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, ImportError)
 
+# %% ../nbs/04b_distrib.ipynb #c9b5e632
 @call_parse
-def panda_distrib(out:str='panda_distrib_out', # output folder: ddpm.pt and distrib_run.json (rank 0); rank<r>.pt with --log_batches
-                  data:str=None, # image folder, or a .npy file of uint8 images (N,H,W,3); the embedded emoji faces if omitted
-                  size:int=32, # image side in pixels
-                  unet:str='tiny', # UNet preset: 'tiny' or 'paper'
-                  bs:int=32, # batch size of each process: one step trains on bs x processes images
-                  epochs:int=1, # epochs
-                  lr:float=2e-3, # learning rate (the peak with --one_cycle)
-                  one_cycle:bool=False, # fastai's one-cycle schedule instead of a constant learning rate
-                  prediction:str='eps', # the network predicts 'eps' (the paper) or 'v'
-                  valid_pct:float=0.05, # fraction of the images held out for validation
-                  seed:int=0, # random seed (split, initial weights; the noise of rank r is seeded with seed + r)
-                  cpu:bool=False, # processes on the CPU (gloo backend) even where CUDA GPUs are available
-                  log_batches:bool=False, # every process writes rank<r>.pt: the images of each of its batches, its initial and final weights
-                  force:bool=False, # overwrite the files of a finished run in --out
-                  debug:bool=False): # show the traceback of a user error
-    "Train one DDPM model data-parallel: start it with `torchrun --standalone --nproc_per_node N -m panda.distrib` (one process per GPU)"
-    try: return distrib_train(out=out, data=data, size=size, unet=unet, bs=bs, epochs=epochs, lr=lr, one_cycle=one_cycle,
-                              prediction=prediction, valid_pct=valid_pct, seed=seed, cpu=cpu, log_batches=log_batches, force=force)
-    except _USER_ERRORS as e:
-        if debug: raise
-        if is_rank0(): print(f"panda.distrib: error: {e}", file=sys.stderr)
-        sys.exit(2)
+def panda_ddp_check(out:str=None, # folder for rank<r>.pt
+                    data:str=None, # .npy file of uint8 images (N, H, W, 3)
+                    size:int=16, bs:int=4, epochs:int=2, lr:float=1e-3, valid_pct:float=0.2, seed:int=0):
+    "The data-parallel check: `torchrun --standalone --nproc_per_node N -m panda.distrib --out DIR --data images.npy`"
+    ddp_check(out, data, size=size, bs=bs, epochs=epochs, lr=lr, valid_pct=valid_pct, seed=seed)
+

@@ -435,17 +435,10 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
 def _world_size(): return int(os.environ.get('WORLD_SIZE', 1) or 1)
 def _rank(): return int(os.environ.get('RANK', 0) or 0)
 
-@contextlib.contextmanager
 def _data_parallel(learn):
-    "Where torchrun or accelerate launch started several processes: fit `learn` in fastai's `distrib_ctx` (DDP through Accelerate)"
-    if _world_size() == 1: yield; return
-    from .distrib import fastai_distributed, check_shards
-    fd = fastai_distributed(); check_shards(learn.dls)
-    torch.manual_seed(torch.initial_seed() + 1000*_rank())  # the same initial weights in every process, but their own noise
-    dev = torch.device(getattr(learn.dls, 'device', None) or 'cpu')
-    try:
-        with learn.distrib_ctx(sync_bn=False, cpu=dev.type == 'cpu'): yield
-    finally: learn.remove_cbs(learn.cbs.filter(lambda cb: isinstance(cb, fd.DistributedTrainer)))
+    "`panda.distrib.data_parallel`: data-parallel where a launcher started several processes (imported late: it builds on this module)"
+    from .distrib import data_parallel
+    return data_parallel(learn)
 
 def _resume_state(learn, ckpt, epochs):
     "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`"
