@@ -18,7 +18,7 @@ import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, prog
 from fastai.callback.fp16 import MixedPrecision
 from torch.amp import autocast, GradScaler
 from fastai.optimizer import Adam
-from fastai.torch_core import set_seed
+from fastai.torch_core import set_seed, to_device
 from torch.optim.swa_utils import AveragedModel
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule, noisify, v_target
@@ -33,8 +33,8 @@ __all__ = ['PREDICTIONS', 'paper_adam', 'RECIPES', 'PRECISIONS', 'CKPT_FORMAT', 
            'AutocastCB', 'diffusion_learner', 'window_names', 'method_learners', 'panda_learners', 'min_snr_weight',
            'MinSNRCB', 'unwrap_model', 'EMACB', 'TrainingDiverged', 'TrainingInterrupted', 'stop_fit',
            'stop_on_signals', 'batch_no', 'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB', 'release',
-           'train_models', 'save_checkpoint', 'load_checkpoint', 'train_state', 'CheckpointCB', 'write_csv', 'plot_log',
-           'ResumeCB', 'load_train_state']
+           'train_models', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'train_state', 'CheckpointCB',
+           'write_csv', 'plot_log', 'ResumeCB']
 
 # %% ../nbs/04_train.ipynb #fc6017b0
 class WindowCB(Callback):
@@ -308,7 +308,8 @@ def diverged_message(learn, name, what, checkpoint=None):
     "What `TrainingDiverged` says: which model, where, what is kept and what to try"
     kept = (f"The last good checkpoint, {str(checkpoint)!r}, is kept." if checkpoint is not None and Path(checkpoint).is_file()
             else "No checkpoint was written before it.")
-    prec = 'fp32' if not any(isinstance(cb, MixedPrecision) for cb in learn.cbs) else learn.cbs.filter(lambda c: isinstance(c, MixedPrecision))[0].amp_mode.value
+    mp = next((cb for cb in learn.cbs if isinstance(cb, MixedPrecision)), None)
+    prec = 'fp32' if mp is None else mp.amp_mode.value
     return (f"{name}: {what} at epoch {learn.epoch+1}/{learn.n_epoch}, batch {batch_no(learn)}/{learn.n_iter}: training diverged "
             f"and stopped. {kept} Try a lower learning rate (--lr {learn.lr:.3g} now; e.g. --lr {learn.lr/10:.3g})"
             + (f" or full precision (--precision fp32; now {prec})." if prec != 'fp32' else "."))
@@ -437,12 +438,12 @@ def _rank(): return int(os.environ.get('RANK', 0) or 0)
 
 def _data_parallel(learn):
     "`panda.distrib.data_parallel`: data-parallel where a launcher started several processes (imported late: it builds on this module)"
-    from .distrib import data_parallel
+    from panda.distrib import data_parallel
     return data_parallel(learn)
 
 def _resume_state(learn, ckpt, epochs):
     "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`"
-    c = load_train_state(ckpt)
+    c = read_checkpoint(ckpt)
     st = c.get('train_state')
     if st is None: raise ValueError(f"{str(ckpt)!r} was written without the state needed to resume (by an older PANDA): "
                                     f"start the run again with --force.")
@@ -516,18 +517,24 @@ def save_checkpoint(path, # file to write (`.pt`)
     with atomic_file(path) as f: torch.save(ckpt, f)
     return path
 
-def load_checkpoint(path, device=None,
-                    ema:bool|None=None): # the EMA weights: None: if stored; True: required; False: the raw weights
-    "Load a checkpoint written by `save_checkpoint`, without executing code from it: `(model, info)`; `info['weights']` says which"
+def read_checkpoint(path) -> dict:
+    "The dict stored in PANDA checkpoint `path`, read without executing code from it (`weights_only`), or a clear error"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No checkpoint at {str(path)!r}: check the path (panda_train "
                                                    f"writes them into its output folder as *.pt).")
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
         raise ValueError(f"Cannot read checkpoint {str(path)!r}: it is corrupt, truncated or not a PANDA checkpoint "
-                         f"({type(e).__name__}: {str(e)[:200]}). Retrain or copy it again.") from None
+                         f"({type(e).__name__}: {str(e)[:200]}). Retrain (a run: --force) or copy it again.") from None
     if not isinstance(ckpt, dict) or ckpt.get('format') != CKPT_FORMAT:
         raise ValueError(f"{str(path)!r} is not a PANDA checkpoint (format {CKPT_FORMAT}); it cannot be loaded here.")
+    return ckpt
+
+def load_checkpoint(path, device=None,
+                    ema:bool|None=None): # the EMA weights: None: if stored; True: required; False: the raw weights
+    "Load a checkpoint written by `save_checkpoint`, without executing code from it: `(model, info)`; `info['weights']` says which"
+    path = Path(path)
+    ckpt = read_checkpoint(path)
     try: cfg = unet_config(dict(ckpt['unet']))
     except (ValueError, TypeError) as e:
         raise ValueError(f"Checkpoint {str(path)!r} holds a UNet configuration this version of PANDA cannot build ({e}); "
@@ -596,12 +603,6 @@ def _cpu(o):
     if isinstance(o, (list, L)): return [_cpu(v) for v in o]
     return o.item() if isinstance(o, np.generic) else o  # numpy scalars (one-cycle's learning rates) as Python numbers
 
-def _to(o, device):
-    if isinstance(o, torch.Tensor): return o.to(device)
-    if isinstance(o, dict): return {k:_to(v, device) for k,v in o.items()}
-    if isinstance(o, (list, tuple)): return type(o)(_to(v, device) for v in o)
-    return o
-
 def _ema_cb(learn): return next((cb for cb in learn.cbs if isinstance(cb, EMACB) and cb.ema is not None), None)
 
 def train_state(learn, epoch:int, iter:int, dl_state:dict, rows:list) -> dict:
@@ -628,7 +629,7 @@ class CheckpointCB(Callback):
                  log:bool=True): # write `<name>_log.csv` after every epoch and `<name>_loss.png` at the end
         if every is not None and (not isinstance(every, int) or every < 1):
             raise ValueError(f"every must be a whole number of steps >= 1 (or None), got {every!r}.")
-        store_attr(); self.fname = Path(fname); self.size, self.rows = None, []
+        store_attr(); self.fname = Path(fname); self.img_size, self.rows = None, []
     @property
     def log_csv(self): return self.fname.with_name(self.fname.stem + '_log.csv')
     @property
@@ -637,7 +638,7 @@ class CheckpointCB(Callback):
     def before_epoch(self): self.t_epoch = time.perf_counter()
     def before_train(self): self.dl_state = _dl_state(self.dls.train)  # the epoch's data order, for a checkpoint within it
     def before_batch(self):
-        if self.size is None: self.size = self.learn.grid.size if self.learn.grid is not None else tuple(self.xb[0].shape[-2:])
+        if self.img_size is None: self.img_size = self.learn.grid.size if self.learn.grid is not None else tuple(self.xb[0].shape[-2:])
     def after_batch(self):
         if not self.training: return
         stop = _STOP['signal']
@@ -660,13 +661,13 @@ class CheckpointCB(Callback):
         self._save({**st, 'finished': True})
         if self.log and self.rows: plot_log(self.rows, self.loss_png, title=self.fname.stem)
     def _save(self, state):
-        if self.size is None: return  # no training batch ran (e.g. cancelled before the first)
+        if self.img_size is None: return  # no training batch ran (e.g. cancelled before the first)
         model = unwrap_model(self.learn.model)
         if not _finite(model):
             stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.fname.stem, 'the weights became non-finite', self.fname)))
         ema = _ema_cb(self.learn)
         save_checkpoint(self.fname, model, self.learn.sched, self.learn.grid, self.learn.window,
-                        self.size, extra={**(self.extra or {}), 'epoch': state['epoch'], 'steps': self.learn.train_iter},
+                        self.img_size, extra={**(self.extra or {}), 'epoch': state['epoch'], 'steps': self.learn.train_iter},
                         ema_model=None if ema is None else ema.ema.module, ema_info=None if ema is None else ema.info,
                         prediction=getattr(self.learn, 'prediction', 'eps'), train_state=state)
 
@@ -709,13 +710,13 @@ class ResumeCB(Callback):
         s, learn = self.state, self.learn
         learn.train_iter = s['train_iter']
         dev = next(learn.model.parameters()).device
-        learn.opt.load_state_dict({**_to(s['opt'], dev), 'hypers': L(s['opt']['hypers'])})
+        learn.opt.load_state_dict({**to_device(s['opt'], dev), 'hypers': L(s['opt']['hypers'])})
         if s['scaler'] is not None and getattr(learn, 'scaler', None) is not None: learn.scaler.load_state_dict(s['scaler'])
         ema = _ema_cb(learn)
         if (s['ema'] is None) != (ema is None):
             raise ValueError("The checkpoint was trained " + ("without" if s['ema'] is None else "with") + " an EMA of its weights "
                              "and this run " + ("keeps one" if ema is not None else "does not") + ": resume with the run's own --ema_decay.")
-        if ema is not None: ema.ema.load_state_dict(_to(s['ema'], dev)); ema.n = s['ema_n']; ema._d = ema.decay_at(max(ema.n, 1))
+        if ema is not None: ema.ema.load_state_dict(to_device(s['ema'], dev)); ema.n = s['ema_n']
         if s['smooth_loss'] is not None: learn.recorder.smooth_loss.count, learn.recorder.smooth_loss.val = s['smooth_loss']
         for cb in learn.cbs:
             if isinstance(cb, CheckpointCB): cb.rows = list(s['log'])
@@ -728,15 +729,4 @@ class ResumeCB(Callback):
         self.learn.dl = _SkipFirst(self.dl, s['iter'], s['rng'])
         self.learn.iter_offset = s['iter']
     def after_train(self): self.learn.iter_offset = 0
-
-def load_train_state(path) -> dict|None:
-    "The checkpoint at `path` with its `train_state` (None where it was written without one), for `ResumeCB`"
-    path = Path(path)
-    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot read checkpoint {str(path)!r} to resume from ({type(e).__name__}: {str(e)[:200]}): start the run "
-                         f"again with --force, or copy the file back.") from None
-    if not isinstance(ckpt, dict) or ckpt.get('format') != CKPT_FORMAT:
-        raise ValueError(f"{str(path)!r} is not a PANDA checkpoint; it cannot be resumed.")
-    return ckpt
 
