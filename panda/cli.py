@@ -18,7 +18,7 @@ from .train import get_recipe, train_models, check_precision, check_prediction, 
 from .train import window_names, stop_on_signals, TrainingDiverged, TrainingInterrupted
 from .unet import unet_config
 from .distrib import dist_info
-from .sample import sample, FullEps, WindowedEps, load_eps, save_image_grid, save_sequence, as_eps_model
+from .sample import sample, FullEps, WindowedEps, load_eps, save_image_grid, save_sequence, as_eps_model, get_fusion
 from .train import load_checkpoint
 
 # %% auto #0
@@ -369,9 +369,12 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
                sequence:str|None=None, # also write the denoising sequence of the first images to this PNG
                progress:bool=True,
                grid=None, window=None, stride=None, # shared model: sample on this layout (tiles, as for `make_layout`)
-               canvas:int|str|None=None): # shared model: image size of that layout, 128 or HxW as 64x128 (default: the trained size)
+               canvas:int|str|None=None, # shared model: image size of that layout, 128 or HxW as 64x128 (default: the trained size)
+               fusion:str|None=None, # how windows make one step: 'uniform' (the paper), 'gaussian', 'ramp' or 'multidiffusion' (see `FUSIONS`)
+               sigma:float=0.1): # the 'gaussian' weights' standard deviation, a fraction of the window side
     "Sample `n` images from checkpoints and write them; returns the uint8 images (N, 3, H, W)"
     _check_sampler(method, steps, eta, flag='method'); check_precision(precision); _whole(n=n, bs=bs)
+    if fusion is not None: fusion = type(get_fusion(fusion))(get_fusion(fusion).weights, sigma)  # a bad name or sigma fails here
     dev = get_device(device)
     out = Path(out)
     check_out_dir(out.parent)
@@ -385,7 +388,7 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
                           _pair_flag(window, 'window') or trained.window, _pair_flag(stride, 'stride') or trained.stride)
     eps_fn,sched,size = load_eps(ckpts, dev, batched, ema=ema, layout=layout)
     res = sample(eps_fn, n, size, sched, method=method, n_steps=steps, eta=eta, seed=seed, bs=bs, device=dev,
-                 dtype=precision_dtype(precision), keep=10 if sequence else 0, progress=progress)
+                 dtype=precision_dtype(precision), keep=10 if sequence else 0, progress=progress, fusion=fusion)
     x0 = res[0] if sequence else res
     save_image_grid(x0[:256], out)
     if sequence: save_sequence(res[1][1], sequence)
@@ -416,9 +419,11 @@ def panda_sample(ckpts:Param("checkpoint files: one DDPM .pt, or one per PANDA w
                  window:str=None, # shared model: window in tiles with --grid
                  stride:str=None, # shared model: stride in tiles with --grid
                  canvas:str=None, # shared model: image size, 128 or HxW as 64x128 (a larger canvas needs --cond none; default: the trained size)
+                 fusion:str=None, # windows to one step: 'uniform' (the paper's average), 'gaussian', 'ramp' or 'multidiffusion'
+                 sigma:float=0.1, # --fusion gaussian: standard deviation as a fraction of the window side
                  debug:bool=False): # show tracebacks of errors
     "Sample images from PANDA, DDPM or shared-window-model checkpoints"
     run_cli(lambda: sample_run(ckpts, out, n=n, method=method, steps=steps, eta=eta, seed=seed, bs=bs, device=device, batched=batched,
                                precision=precision, ema=ema, npz=npz, sequence=sequence, grid=grid, window=window, stride=stride,
-                               canvas=canvas, progress=sys.stdout.isatty()),
+                               canvas=canvas, fusion=fusion, sigma=sigma, progress=sys.stdout.isatty()),
             'panda_sample', debug)

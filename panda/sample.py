@@ -16,8 +16,9 @@ from .train import load_checkpoint, check_prediction
 from .shared import to_device
 
 # %% auto #0
-__all__ = ['VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'single_image_eps', 'show_sampling_step',
-           'save_image_grid', 'save_sequence', 'load_image_grid', 'load_eps']
+__all__ = ['WEIGHTS', 'FUSIONS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'single_image_eps',
+           'window_weights', 'EpsAverage', 'StepAverage', 'get_fusion', 'show_sampling_step', 'save_image_grid',
+           'save_sequence', 'load_image_grid', 'load_eps']
 
 # %% ../nbs/05_sample.ipynb #c502db4a
 class VtoEps(nn.Module):
@@ -108,13 +109,20 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
            clip:bool=True, # clip each step's predicted x_0 to [-1, 1], as Ho et al.'s sampler does
            keep:int=0, # intermediate images to keep from the first batch (a denoising sequence)
            max_steps:int|None=None, # stop after this many steps, leaving the images noisy (for memory and time measurements)
-           progress:bool=True):
+           progress:bool=True,
+           fusion=None): # how a `WindowedEps`'s windows make one step: a name of `FUSIONS` or a rule; None: as `eps_fn` does (uniform)
     "Generate `n` images in [-1, 1] with DDPM or DDIM: returns `x0` (n, C, H, W), and `(steps, frames)` if `keep`"
     sched = ifnone(sched, DDPMSchedule())
     H,W = (size,size) if isinstance(size, int) else tuple(size)
     if method not in ('ddpm','ddim'): raise ValueError(f"method must be 'ddpm' or 'ddim', got {method!r}.")
     if n < 1 or bs < 1: raise ValueError(f"Need n >= 1 and bs >= 1, got n={n}, bs={bs}.")
     if device is None: device = _device_of(eps_fn)
+    if fusion is not None:
+        fusion = get_fusion(fusion)
+        if not isinstance(eps_fn, WindowedEps): raise ValueError(f"fusion={fusion!r} combines windows: it needs a windowed noise "
+                                                                 f"predictor (WindowedEps), not {type(eps_fn).__name__}.")
+        eps_fn = copy.copy(eps_fn); eps_fn.weights = fusion.weights_for(eps_fn.grid)
+    per_window = fusion is not None and fusion.per_window_steps
     steps = list(range(sched.n_steps-1, -1, -1)) if method == 'ddpm' else ddim_timesteps(sched, n_steps)
     steps_run = steps if max_steps is None else steps[:max_steps]
     keep_at = set(steps[::max(1, len(steps)//keep)][:keep-1] + [steps[-1]]) if keep else set()
@@ -129,16 +137,18 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
         for i in bar:
             t = steps[i]
             tt = torch.full((m,), t, device=device, dtype=torch.long)
+            t_prev = (t-1 if method == 'ddpm' else steps[i+1] if i+1 < len(steps) else -1)
+            noisy = t_prev >= 0 and (method == 'ddpm' or eta > 0)
+            def step(x, eps):  # one DDPM or DDIM step of `x` (the image, or one window of it), with fresh noise
+                z = torch.randn(x.shape, generator=gen, device=device) if noisy else None
+                return (ddpm_step(sched, x, t, eps, z, clip=clip) if method == 'ddpm' else
+                        ddim_step(sched, x, t, t_prev, eps, eta, z, clip=clip))
             with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
-                eps = eps_fn(x, tt).float()
-            if method == 'ddpm':
-                z = torch.randn(x.shape, generator=gen, device=device) if t > 0 else None
-                x = ddpm_step(sched, x, t, eps, z, clip=clip)
-            else:
-                t_prev = steps[i+1] if i+1 < len(steps) else -1
-                z = torch.randn(x.shape, generator=gen, device=device) if eta > 0 and t_prev >= 0 else None
-                x = ddim_step(sched, x, t, t_prev, eps, eta, z, clip=clip)
-            del eps, z                                         # not alive during the next step's prediction
+                eps = (eps_fn.window_eps if per_window else eps_fn)(x, tt).float()
+            if per_window:  # MultiDiffusion: every window its own step, then the windows' x_{t-1} averaged
+                x = eps_fn.grid.merge(torch.stack([step(w, e) for w,e in zip(eps_fn.grid.split(x), eps)]), eps_fn.weights)
+            else: x = step(x, eps)
+            del eps                                            # not alive during the next step's prediction
             if b == 0 and t in keep_at: frames.append(x.clamp(-1,1).cpu()); kept.append(t)
         outs.append(x.clamp(-1,1).cpu())
     x0 = torch.cat(outs)
@@ -158,6 +168,56 @@ def single_image_eps(x_star:torch.Tensor, sched:DDPMSchedule):
         ab = sched.at('alpha_bar', t, x_t)
         return (x_t - ab.sqrt()*x_star.to(x_t)) / (1-ab).sqrt()
     return f
+
+# %% ../nbs/05_sample.ipynb #e2d0ffee
+WEIGHTS = ('uniform', 'gaussian', 'ramp')
+
+def _check_weights(kind, sigma):
+    if kind not in WEIGHTS: raise ValueError(f"Unknown fusion weights {kind!r}: choose one of {WEIGHTS}.")
+    if kind == 'gaussian' and not sigma > 0:
+        raise ValueError(f"The Gaussian weights' sigma must be > 0 (a fraction of the window side, e.g. 0.1), got {sigma}.")
+
+def window_weights(grid:TileGrid, # the layout: its window size and the overlap of neighbouring windows
+                   kind:str='uniform', # 'uniform' (the paper), 'gaussian' (Mixture of Diffusers) or 'ramp' (linear over the overlap)
+                   sigma:float=0.1, # 'gaussian': standard deviation as a fraction of the window side
+                  ) -> torch.Tensor: # (h, w) weight of each pixel of a window, > 0 everywhere
+    "Per-pixel weight of a window's output in a weighted average over the windows that cover a pixel"
+    _check_weights(kind, sigma)
+    (h,w),(sh,sw) = grid.window_size,(grid.tile[0]*grid.stride[0], grid.tile[1]*grid.stride[1])
+    if kind == 'uniform': return torch.ones(h, w)
+    if kind == 'gaussian':
+        g = lambda n: torch.exp(-0.5*((torch.arange(n) - (n-1)/2) / (sigma*n))**2)
+        return g(h)[:,None] * g(w)[None,:]
+    def ramp(n, step):  # rises over the overlap (n - step pixels) from each edge, flat in between
+        o = n - step
+        if o <= 0: return torch.ones(n)
+        i = torch.arange(n, dtype=torch.float32)
+        return torch.minimum((i+1)/(o+1), (n-i)/(o+1)).clamp(max=1)
+    return ramp(h, sh)[:,None] * ramp(w, sw)[None,:]
+
+class EpsAverage:
+    "PANDA / Mixture of Diffusers: average the windows' predicted noise with per-pixel `window_weights`, then one step for the image"
+    per_window_steps = False
+    def __init__(self, weights:str='uniform', # see `window_weights`
+                 sigma:float=0.1): # 'gaussian': standard deviation as a fraction of the window side (Mixture of Diffusers: 0.1)
+        _check_weights(weights, sigma); store_attr()
+    def weights_for(self, grid): return None if self.weights == 'uniform' else window_weights(grid, self.weights, self.sigma)
+    def __repr__(self): return f"EpsAverage({self.weights!r}" + (f", sigma={self.sigma})" if self.weights == 'gaussian' else ")")
+
+class StepAverage(EpsAverage):
+    "MultiDiffusion: each window takes its own step (with its own noise), then the windows' x_{t-1} are averaged with `window_weights`"
+    per_window_steps = True
+    def __repr__(self): return 'StepAverage' + super().__repr__()[len('EpsAverage'):]
+
+FUSIONS = {'uniform': EpsAverage('uniform'), 'gaussian': EpsAverage('gaussian'), 'ramp': EpsAverage('ramp'),
+           'multidiffusion': StepAverage('uniform')}
+
+def get_fusion(fusion) -> EpsAverage:
+    "A fusion rule: one of `FUSIONS` by name ('uniform', 'gaussian', 'ramp', 'multidiffusion'), or a rule object as it is"
+    if isinstance(fusion, EpsAverage): return fusion
+    if fusion not in FUSIONS: raise ValueError(f"Unknown fusion rule {fusion!r}: choose one of {list(FUSIONS)}.")
+    return FUSIONS[fusion]
+
 
 # %% ../nbs/05_sample.ipynb #1d0bf96f
 def show_sampling_step(eps_fn:WindowedEps, x_t:torch.Tensor, # one noisy image (C, H, W)
