@@ -371,7 +371,8 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
                grid=None, window=None, stride=None, # shared model: sample on this layout (tiles, as for `make_layout`)
                canvas:int|str|None=None, # shared model: image size of that layout, 128 or HxW as 64x128 (default: the trained size)
                fusion:str|None=None, # how windows make one step: 'uniform' (the paper), 'gaussian', 'ramp' or 'multidiffusion' (see `FUSIONS`)
-               sigma:float=0.1): # the 'gaussian' weights' standard deviation, a fraction of the window side
+               sigma:float=0.1, # the 'gaussian' weights' standard deviation, a fraction of the window side
+               group:int|None=None): # windows evaluated at once (1: least memory); None: all for a shared model, 1 for per-window models
     "Sample `n` images from checkpoints and write them; returns the uint8 images (N, 3, H, W)"
     _check_sampler(method, steps, eta, flag='method'); check_precision(precision); _whole(n=n, bs=bs)
     if fusion is not None: fusion = type(get_fusion(fusion))(get_fusion(fusion).weights, sigma)  # a bad name or sigma fails here
@@ -386,7 +387,7 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
         trained = info['grid']
         layout = TileGrid(_pair_flag(canvas, 'canvas') or trained.size, _pair_flag(grid, 'grid') or trained.grid,
                           _pair_flag(window, 'window') or trained.window, _pair_flag(stride, 'stride') or trained.stride)
-    eps_fn,sched,size = load_eps(ckpts, dev, batched, ema=ema, layout=layout)
+    eps_fn,sched,size = load_eps(ckpts, dev, batched, ema=ema, layout=layout, group=group)
     res = sample(eps_fn, n, size, sched, method=method, n_steps=steps, eta=eta, seed=seed, bs=bs, device=dev,
                  dtype=precision_dtype(precision), keep=10 if sequence else 0, progress=progress, fusion=fusion)
     x0 = res[0] if sequence else res
@@ -421,9 +422,11 @@ def panda_sample(ckpts:Param("checkpoint files: one DDPM .pt, or one per PANDA w
                  canvas:str=None, # shared model: image size, 128 or HxW as 64x128 (a larger canvas needs --cond none; default: the trained size)
                  fusion:str=None, # windows to one step: 'uniform' (the paper's average), 'gaussian', 'ramp' or 'multidiffusion'
                  sigma:float=0.1, # --fusion gaussian: standard deviation as a fraction of the window side
+                 group:int=None, # windows evaluated at once: 1 uses least memory, more is faster (default: all for a shared model, 1 per-window)
                  debug:bool=False): # show tracebacks of errors
     "Sample images from PANDA, DDPM or shared-window-model checkpoints"
     run_cli(lambda: sample_run(ckpts, out, n=n, method=method, steps=steps, eta=eta, seed=seed, bs=bs, device=device, batched=batched,
                                precision=precision, ema=ema, npz=npz, sequence=sequence, grid=grid, window=window, stride=stride,
-                               canvas=canvas, fusion=fusion, sigma=sigma, progress=sys.stdout.isatty()),
+                               canvas=canvas, fusion=fusion, sigma=sigma, group=group,
+                               progress=sys.stdout.isatty()),
             'panda_sample', debug)

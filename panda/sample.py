@@ -49,12 +49,15 @@ class WindowedEps:
                  models, # one model per window of `grid` (Model_L, Model_R), or a single model shared by all windows
                  grid:TileGrid,
                  batched:bool=False, # run all windows in one batch (vmap over the models' weights) instead of one at a time
-                 weights:torch.Tensor|None=None): # per-pixel weight map of one window for a weighted merge; None: plain average
+                 weights:torch.Tensor|None=None, # per-pixel weight map of one window for a weighted merge; None: plain average
+                 group:int|None=None): # evaluate the windows this many at a time (a trade of peak memory for speed); None: all if `batched`, else 1
         models = list(models) if isinstance(models, (list,tuple,nn.ModuleList)) else [models]
         if len(models) not in (1, grid.n_windows):
             raise ValueError(f"{grid} has {grid.n_windows} windows but {len(models)} models were given: pass one model "
                              f"per window, or one model shared by all windows.")
-        store_attr('models,grid,batched,weights')
+        if group is not None and (not isinstance(group, int) or group < 1):
+            raise ValueError(f"group must be a whole number of windows >= 1 (1: one at a time, {grid.n_windows}: all at once), got {group!r}.")
+        store_attr('models,grid,batched,weights,group')
         self.shared, self.params = len(models) == 1, None
 
     def _stack(self):
@@ -64,33 +67,40 @@ class WindowedEps:
             self.params,self.buffers = stack_module_state(self.models)
             self.base = copy.deepcopy(self.models[0]).to('meta')
 
-    def _predict_windows(self, ws, t):
+    @property
+    def group_size(self) -> int:
+        "Windows evaluated at once"
+        return min(self.grid.n_windows, self.group or (self.grid.n_windows if self.batched else 1))
+
+    def _predict(self, ws, t, idx):
+        "Predictions (len(idx), B, C, h, w) of the windows `idx`, whose crops of x_t are `ws` (len(idx), B, C, h, w)"
         n,B = ws.shape[:2]
-        if self.shared and self.batched:
-            offsets = to_device(torch.tensor([self.grid.offset(i) for i in range(n)]), ws.device).repeat_interleave(B, 0)
+        if n == 1: return _call(self.models[0 if self.shared else idx[0]], ws[0], t, self.grid.offset(idx[0]))[None]
+        if self.shared:  # one batch of every window's images, each told its offset
+            offsets = to_device(torch.tensor([self.grid.offset(i) for i in idx]), ws.device).repeat_interleave(B, 0)
             return _call(self.models[0], ws.flatten(0,1), t.repeat(n), offsets).unflatten(0, (n,B))
-        if self.batched:
-            from torch.func import functional_call, vmap
-            self._stack()
-            f = lambda p,b,x: functional_call(self.base, (p,b), (x,t))
-            return vmap(f)(self.params, self.buffers, ws)
-        return torch.stack([_call(self.models[0 if self.shared else i], w, t, self.grid.offset(i)) for i,w in enumerate(ws)])
+        from torch.func import functional_call, vmap  # per-window models: vmap over their stacked weights
+        self._stack()
+        sel = lambda d: {k: v[list(idx)] for k,v in d.items()}
+        return vmap(lambda p,b,x: functional_call(self.base, (p,b), (x,t)))(sel(self.params), sel(self.buffers), ws)
+
+    def _groups(self): return [list(range(g, min(g+self.group_size, self.grid.n_windows))) for g in range(0, self.grid.n_windows, self.group_size)]
 
     def window_eps(self, x_t, t):
         "Each window's own prediction, (n_windows, B, C, h, w), before merging"
-        return self._predict_windows(self.grid.split(x_t), t)
+        return torch.cat([self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx) for idx in self._groups()])
 
     def __call__(self, x_t, t):
-        if self.batched: return self.grid.merge(self.window_eps(x_t, t), self.weights)
-        # One window at a time, added into place: only one window's activations and prediction exist at once
+        # A group of windows at a time, added into place: only one group's activations and predictions exist at once
         out = None
-        for i in range(self.grid.n_windows):
-            e = _call(self.models[0 if self.shared else i], self.grid.crop(x_t, i), t, self.grid.offset(i))
-            if out is None: out = e.new_zeros(*e.shape[:2], *self.grid.size)
-            self.grid.crop(out, i).add_(e if self.weights is None else e*self.weights.to(e))
-            del e
+        for idx in self._groups():
+            es = self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx)
+            if out is None: out = es.new_zeros(*es.shape[1:3], *self.grid.size)
+            for i,e in zip(idx, es): self.grid.crop(out, i).add_(e if self.weights is None else e*self.weights.to(e))
+            del es
         cov = self.grid.coverage(out.device) if self.weights is None else _weighted_coverage(self.grid, self.weights)
         return out.div_(cov.to(out.device, out.dtype))
+
 
 # %% ../nbs/05_sample.ipynb #09d8db08
 @torch.no_grad()
@@ -286,7 +296,8 @@ def load_eps(paths, # checkpoint files: one DDPM checkpoint, one PANDA checkpoin
              device=None,
              batched:bool|None=None, # windows of a step in one batch; None: yes for a shared model, no for per-window models
              ema:bool|None=None, # EMA weights: None: where stored; True: required; False: the raw weights
-             layout:TileGrid|None=None): # a shared model only: sample on this layout instead of the one it was trained on
+             layout:TileGrid|None=None, # a shared model only: sample on this layout instead of the one it was trained on
+             group:int|None=None): # windows evaluated at once (see `WindowedEps`); None: as `batched` says
     "The noise predictor, schedule and image size from checkpoints: `(eps_fn, sched, size)`"
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths: raise ValueError("No checkpoints given: pass the .pt files written by panda_train.")
@@ -297,10 +308,11 @@ def load_eps(paths, # checkpoint files: one DDPM checkpoint, one PANDA checkpoin
         if len(paths) > 1: raise ValueError(f"{len(paths)} checkpoints given with a shared window model: it is sampled alone.")
         (model, info), = loaded
         grid = _shared_layout(info, layout, paths[0])
-        return WindowedEps(as_eps_model(model, info['sched'], info['prediction']), grid, ifnone(batched, True)), info['sched'], grid.size
+        return WindowedEps(as_eps_model(model, info['sched'], info['prediction']), grid, ifnone(batched, True), group=group), info['sched'], grid.size
     if layout is not None: raise ValueError("layout= applies to a shared window model; per-window models keep their tiling.")
     batched = ifnone(batched, False)
     if methods == {'ddpm'}:
+        if group is not None: raise ValueError("group= evaluates windows in groups; a DDPM checkpoint has no windows.")
         if len(paths) > 1: raise ValueError(f"{len(paths)} DDPM checkpoints given; plain DDPM samples from one model.")
         return FullEps(as_eps_model(loaded[0][0], infos[0]['sched'], infos[0]['prediction'])), infos[0]['sched'], tuple(infos[0]['size'])
     if methods != {'panda'}:
@@ -317,14 +329,14 @@ def load_eps(paths, # checkpoint files: one DDPM checkpoint, one PANDA checkpoin
     wins = [i['window'] for i in infos]
     if None in wins:
         if len(paths) != 1: raise ValueError("A shared all-window model is sampled alone: pass only its checkpoint.")
-        return WindowedEps(as_eps_model(loaded[0][0], sched, infos[0]['prediction']), grid, batched), sched, grid.size
+        return WindowedEps(as_eps_model(loaded[0][0], sched, infos[0]['prediction']), grid, batched, group=group), sched, grid.size
     if sorted(wins) != list(range(grid.n_windows)):
         missing = sorted(set(range(grid.n_windows)) - set(wins))
         raise ValueError(f"{grid} has windows {list(range(grid.n_windows))} but the checkpoints cover windows {wins}"
                          + (f" (missing {missing})" if missing else " (duplicates)")
                          + ": pass exactly one checkpoint per window, e.g. model_l.pt and model_r.pt.")
     models = [as_eps_model(m, sched, i['prediction']) for _,m,i in sorted(zip(wins, [m for m,_ in loaded], infos), key=lambda o: o[0])]
-    return WindowedEps(models, grid, batched), sched, grid.size
+    return WindowedEps(models, grid, batched, group=group), sched, grid.size
 
 # %% ../nbs/05_sample.ipynb #f8bc2a89
 def _shared_layout(info, layout, path):
