@@ -1,0 +1,61 @@
+"""Issue 10, part 4: peak memory against time when sampling a large canvas through small windows, on the CPU.
+
+    python nbs/benchmarks/window_groups.py DEST
+
+A shared window model without coordinates (the `cpu` recipe's tiny UNet, random weights: memory and time do not depend
+on them) samples a 256x256 canvas through 64x64 windows (8x8 tiles of 32 px, 2x2-tile windows, stride one tile: 49
+windows) for `STEPS` DDIM steps of a batch of `BS` images, with the windows evaluated 1, 7 or 49 at a time, and with the
+image batch in chunks of `BS` or `BS/2`. Peak tensor memory comes from `panda.measure.MemoryProbe` (the torch profiler's
+allocation records on a CPU, the same measurement as the benchmark's); time is wall and CPU (user) time of the loop, run again without the profiler.
+The reference is one 64x64 window batch: the same UNet on a (BS, 3, 64, 64) batch, the same steps. Every choice must give the
+same images for the same seed (checked, up to float summation order). Writes `DEST/window_groups.json` and `.csv`.
+"""
+import sys, json, time, os, datetime, subprocess
+from pathlib import Path
+import torch, pandas as pd
+from fastai.torch_core import set_seed
+from panda.core import write_json, atomic_file
+from panda.tiling import TileGrid
+from panda.shared import make_shared_unet
+from panda.sample import WindowedEps, FullEps, sample
+from panda.measure import MemoryProbe, GiB
+
+BS, STEPS, CANVAS, WIN = 8, 2, 256, 64
+
+def run(dest):
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    set_seed(0)
+    model = make_shared_unet('tiny', CANVAS, 'none').eval()
+    with torch.no_grad():
+        for p in model.parameters(): p.add_(torch.randn_like(p)*0.02)  # the zero-initialised output layer would predict 0
+    grid = TileGrid(CANVAS, (CANVAS//(WIN//2),)*2, (2, 2))
+    rows, ref = [], None
+    one = lambda: sample(FullEps(model), BS, WIN, method='ddim', n_steps=50, max_steps=STEPS, bs=BS, progress=False)
+    with MemoryProbe('cpu', resident=[model], label='one 64x64 window batch') as mp: one()
+    t0, c0 = time.perf_counter(), os.times(); one()
+    rows.append(dict(choice=f'one {WIN}x{WIN} window batch (reference)', group=None, image_chunk=BS, peak_gib=mp.result['peak_gib'],
+                     wall_s=time.perf_counter()-t0, user_s=os.times().user-c0.user, max_abs_diff=None))
+    for group, chunk in ((1, BS), (7, BS), (49, BS), (1, BS//2), (49, BS//2)):
+        eps = WindowedEps(model, grid, group=group)
+        go = lambda: sample(eps, BS, CANVAS, method='ddim', n_steps=50, max_steps=STEPS, eta=1., seed=0, bs=chunk, progress=False)
+        with MemoryProbe('cpu', resident=[model], label=f'group {group}, chunk {chunk}') as mp: x = go()
+        t0, c0 = time.perf_counter(), os.times()
+        go()  # timed again without the profiler, whose allocation records slow the measured run
+        wall, user = time.perf_counter() - t0, os.times().user - c0.user
+        if chunk == BS:
+            if ref is None: ref = x
+            diff = float((x - ref).abs().max())
+        else: diff = None  # another chunking draws its noise in another order: other images by design
+        rows.append(dict(choice=f'{group} window{"s"*(group>1)} at a time, images in chunks of {chunk}', group=group, image_chunk=chunk,
+                         peak_gib=mp.result['peak_gib'], wall_s=wall, user_s=user, max_abs_diff=diff))
+        print(rows[-1], flush=True)
+    df = pd.DataFrame(rows)
+    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), device='cpu', threads=torch.get_num_threads(),
+                commit=commit, command=' '.join(sys.argv), canvas=CANVAS, window=WIN, n_windows=grid.n_windows, bs=BS,
+                steps=STEPS, unet='tiny', torch=torch.__version__)
+    write_json(dict(meta=meta, rows=rows), dest/'window_groups.json')
+    with atomic_file(dest/'window_groups.csv', 'w') as f: df.to_csv(f, index=False)
+    print(df.to_string())
+
+if __name__ == '__main__': run(sys.argv[1])
