@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math, copy
 from pathlib import Path
-import numpy as np, torch, torch.nn as nn
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import ifnone, store_attr
 from fastprogress.fastprogress import progress_bar
 from .tiling import TileGrid, _weighted_coverage
@@ -16,9 +16,9 @@ from .train import load_checkpoint, check_prediction
 from .shared import to_device
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'FUSIONS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'single_image_eps',
-           'window_weights', 'EpsAverage', 'StepAverage', 'get_fusion', 'show_sampling_step', 'save_image_grid',
-           'save_sequence', 'load_image_grid', 'load_eps']
+__all__ = ['WEIGHTS', 'FUSIONS', 'SHIFTS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'single_image_eps',
+           'window_weights', 'EpsAverage', 'StepAverage', 'get_fusion', 'ShiftedEps', 'ShiftAverage',
+           'show_sampling_step', 'save_image_grid', 'save_sequence', 'load_image_grid', 'load_eps']
 
 # %% ../nbs/05_sample.ipynb #c502db4a
 class VtoEps(nn.Module):
@@ -132,6 +132,7 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
         if not isinstance(eps_fn, WindowedEps): raise ValueError(f"fusion={fusion!r} combines windows: it needs a windowed noise "
                                                                  f"predictor (WindowedEps), not {type(eps_fn).__name__}.")
         eps_fn = copy.copy(eps_fn); eps_fn.weights = fusion.weights_for(eps_fn.grid)
+        if getattr(fusion, 'shift', None): eps_fn = ShiftedEps(eps_fn, fusion.shift, seed)
     per_window = fusion is not None and fusion.per_window_steps
     steps = list(range(sched.n_steps-1, -1, -1)) if method == 'ddpm' else ddim_timesteps(sched, n_steps)
     steps_run = steps if max_steps is None else steps[:max_steps]
@@ -227,6 +228,50 @@ def get_fusion(fusion) -> EpsAverage:
     if isinstance(fusion, EpsAverage): return fusion
     if fusion not in FUSIONS: raise ValueError(f"Unknown fusion rule {fusion!r}: choose one of {list(FUSIONS)}.")
     return FUSIONS[fusion]
+
+
+# %% ../nbs/05_sample.ipynb #f4d0ffee
+def _cond(model): return getattr(getattr(model, 'model', model), 'cond', None)  # a SharedUNet's conditioning, through VtoEps
+
+class ShiftedEps:
+    "Shifted windows (as Patch-DM and DemoFusion do): each call moves the layout by an offset, the image reflect-padded so every pixel stays covered"
+    def __init__(self, eps_fn:WindowedEps, # a shared model's windowed predictor (`cond='none'`)
+                 mode:str='random', # 'random' offsets, or 'alternating' between none and half a tile
+                 seed:int=0): # seeds the random offsets
+        if mode not in SHIFTS: raise ValueError(f"Unknown shift mode {mode!r}: choose one of {SHIFTS}.")
+        if not eps_fn.shared or _cond(eps_fn.models[0]) == 'coords':
+            raise ValueError("Shifted windows move every window to places no per-window model and no coordinate-conditioned model was "
+                             "trained for: they need one translation-invariant model for all windows (panda_train --method shared --cond none).")
+        g = eps_fn.grid
+        (H,W),(th,tw),(R,C),(wr,wc) = g.size, g.tile, g.grid, g.window
+        self.grid, self.mode, self.gen, self.n = g, mode, torch.Generator().manual_seed(seed), 0
+        self.moves = (R > wr, C > wc)  # an axis that one window spans whole (e.g. the rows of vertical strips) does not move
+        ph, pw = th*self.moves[0], tw*self.moves[1]
+        self.padded = TileGrid((H+ph, W+pw), (R+self.moves[0], C+self.moves[1]), g.window, g.stride)  # one more tile: room to shift
+        self.inner = WindowedEps(eps_fn.models, self.padded, eps_fn.batched, eps_fn.weights, eps_fn.group)
+    def next_offset(self):
+        "The (dy, dx) of the next call, in 0..tile-1: the image's place in the padded canvas"
+        (th,tw), n = self.grid.tile, self.n
+        self.n += 1
+        if self.mode == 'alternating': d = (0, 0) if n % 2 == 0 else (th//2, tw//2)
+        else: d = tuple(int(torch.randint(s, (), generator=self.gen)) for s in (th, tw))
+        return tuple(o*m for o,m in zip(d, self.moves))
+    def __call__(self, x_t, t):
+        (H,W),(th,tw) = self.grid.size, self.grid.tile
+        (dy, dx), (my, mx) = self.next_offset(), self.moves
+        xp = F.pad(x_t, (dx, tw*mx-dx, dy, th*my-dy), mode='reflect')
+        return self.inner(xp, t)[..., dy:dy+H, dx:dx+W]
+
+SHIFTS = ('random', 'alternating')
+
+class ShiftAverage(EpsAverage):
+    "Averaged noise on windows shifted at every step (`ShiftedEps`), so that window edges never sit in the same place twice"
+    def __init__(self, shift:str='random', weights:str='uniform', sigma:float=0.1):
+        if shift not in SHIFTS: raise ValueError(f"Unknown shift mode {shift!r}: choose one of {SHIFTS}.")
+        super().__init__(weights, sigma); self.shift = shift
+    def __repr__(self): return f"ShiftAverage({self.shift!r}, " + super().__repr__()[len('EpsAverage('):]
+
+FUSIONS.update({'shifted': ShiftAverage('random'), 'shifted-alternating': ShiftAverage('alternating')})
 
 
 # %% ../nbs/05_sample.ipynb #1d0bf96f
