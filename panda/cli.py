@@ -375,7 +375,7 @@ def sample_run(ckpts, # checkpoint files: one DDPM checkpoint, or one per PANDA 
                group:int|None=None): # windows evaluated at once (1: least memory); None: all for a shared model, 1 for per-window models
     "Sample `n` images from checkpoints and write them; returns the uint8 images (N, 3, H, W)"
     _check_sampler(method, steps, eta, flag='method'); check_precision(precision); _whole(n=n, bs=bs)
-    if fusion is not None: fusion = type(get_fusion(fusion))(get_fusion(fusion).weights, sigma)  # a bad name or sigma fails here
+    if fusion is not None: fusion = get_fusion(fusion).with_sigma(sigma)  # a bad name or sigma fails here
     dev = get_device(device)
     out = Path(out)
     check_out_dir(out.parent)

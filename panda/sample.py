@@ -213,6 +213,9 @@ class EpsAverage:
                  sigma:float=0.1): # 'gaussian': standard deviation as a fraction of the window side (Mixture of Diffusers: 0.1)
         _check_weights(weights, sigma); store_attr()
     def weights_for(self, grid): return None if self.weights == 'uniform' else window_weights(grid, self.weights, self.sigma)
+    def with_sigma(self, sigma:float):
+        "The same rule with the Gaussian weights' `sigma`"
+        _check_weights(self.weights, sigma); o = copy.copy(self); o.sigma = sigma; return o
     def __repr__(self): return f"EpsAverage({self.weights!r}" + (f", sigma={self.sigma})" if self.weights == 'gaussian' else ")")
 
 class StepAverage(EpsAverage):
