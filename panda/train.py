@@ -433,8 +433,13 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
                 train_s=time.perf_counter()-t0, train_user_s=c1.user-c0.user, final_valid_loss=valid, cbs=more,
                 resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
 
-def _world_size(): return int(os.environ.get('WORLD_SIZE', 1) or 1)
-def _rank(): return int(os.environ.get('RANK', 0) or 0)
+def _world_size():
+    from panda.distrib import dist_info  # late: panda.distrib builds on this module
+    return dist_info().world_size
+
+def _rank():
+    from panda.distrib import dist_info
+    return dist_info().rank
 
 def _data_parallel(learn):
     "`panda.distrib.data_parallel`: data-parallel where a launcher started several processes (imported late: it builds on this module)"
