@@ -462,8 +462,7 @@ def _resume_state(learn, ckpt, epochs):
 
 def _finished_ema(ckpt, ema):
     if ema is None: return None
-    m, info = load_checkpoint(ckpt, ema=True)
-    return m.requires_grad_(False).eval()
+    return load_checkpoint(ckpt, ema=True)[0].requires_grad_(False).eval()
 
 def _train_window(job):
     "Worker of `_train_in_processes`: train window `w`'s model with `threads` threads"
@@ -573,7 +572,7 @@ def load_checkpoint(path, device=None,
     return model, info
 
 # %% ../nbs/04_train.ipynb #4eb9630a
-def _rng_state(device=None):
+def _rng_state():
     "The random states training draws from: torch's (CPU and CUDA), Python's and numpy's"
     st = dict(torch=torch.get_rng_state(), python=random.getstate(), numpy=_np_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized(): st['cuda'] = torch.cuda.get_rng_state_all()
