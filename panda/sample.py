@@ -16,9 +16,10 @@ from .train import load_checkpoint, check_prediction
 from .shared import to_device
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'FUSIONS', 'SHIFTS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'single_image_eps',
-           'window_weights', 'EpsAverage', 'StepAverage', 'get_fusion', 'ShiftedEps', 'ShiftAverage',
-           'show_sampling_step', 'save_image_grid', 'save_sequence', 'load_image_grid', 'load_eps']
+__all__ = ['WEIGHTS', 'FUSIONS', 'SHIFTS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'image_generators',
+           'randn_per_image', 'single_image_eps', 'window_weights', 'EpsAverage', 'StepAverage', 'get_fusion',
+           'ShiftedEps', 'ShiftAverage', 'show_sampling_step', 'save_image_grid', 'save_sequence', 'load_image_grid',
+           'load_eps']
 
 # %% ../nbs/05_sample.ipynb #c502db4a
 class VtoEps(nn.Module):
@@ -111,8 +112,8 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
            method:str='ddpm', # 'ddpm' (ancestral, all T steps) or 'ddim'
            n_steps:int=50, # DDIM steps (ignored by 'ddpm')
            eta:float=0., # DDIM stochasticity: 0 deterministic, 1 DDPM-like
-           seed:int=0, # seed of the noise generator
-           bs:int=64, # images per batch
+           seed:int=0, # seed of the noise: image i of `n` gets the same noise whatever `bs` is
+           bs:int=64, # images per batch (chunk): a memory choice, not a change of images
            channels:int=3,
            device=None, # sampling device; the first parameter's device for model-based `eps_fn`, else CPU
            dtype=None, # autocast dtype for the model calls, e.g. torch.bfloat16 on a GPU; None for float32
@@ -137,12 +138,13 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
     steps = list(range(sched.n_steps-1, -1, -1)) if method == 'ddpm' else ddim_timesteps(sched, n_steps)
     steps_run = steps if max_steps is None else steps[:max_steps]
     keep_at = set(steps[::max(1, len(steps)//keep)][:keep-1] + [steps[-1]]) if keep else set()
-    gen = torch.Generator(device).manual_seed(seed)
     outs,frames,kept = [],[],[]
     nb = math.ceil(n/bs)
     for b in range(nb):
         m = min(bs, n - b*bs)
-        x = torch.randn(m, channels, H, W, generator=gen, device=device)
+        gens = image_generators(seed, b*bs, m, device)
+        x = randn_per_image(gens, (channels, H, W), device)
+        if hasattr(eps_fn, 'reset'): eps_fn.reset()             # a shifted layout restarts its offsets: the same for every chunk
         bar = range(len(steps_run))
         if progress: bar = progress_bar(bar, leave=False); bar.comment = f'batch {b+1}/{nb}'
         for i in bar:
@@ -151,7 +153,7 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
             t_prev = (t-1 if method == 'ddpm' else steps[i+1] if i+1 < len(steps) else -1)
             noisy = t_prev >= 0 and (method == 'ddpm' or eta > 0)
             def step(x, eps):  # one DDPM or DDIM step of `x` (the image, or one window of it), with fresh noise
-                z = torch.randn(x.shape, generator=gen, device=device) if noisy else None
+                z = randn_per_image(gens, x.shape[1:], device) if noisy else None
                 return (ddpm_step(sched, x, t, eps, z, clip=clip) if method == 'ddpm' else
                         ddim_step(sched, x, t, t_prev, eps, eta, z, clip=clip))
             with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
@@ -164,6 +166,15 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
         outs.append(x.clamp(-1,1).cpu())
     x0 = torch.cat(outs)
     return (x0, (kept, torch.stack(frames))) if keep else x0
+
+def image_generators(seed:int, start:int, m:int, device=None) -> list:
+    "One random generator for each of the images `start`..`start+m-1` of a run seeded `seed`: independent streams (numpy's `SeedSequence`)"
+    ss = (np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(start, start + m))  # = SeedSequence(seed).spawn(..)[i]
+    return [torch.Generator(device).manual_seed(int(s.generate_state(1, np.uint64)[0])) for s in ss]
+
+def randn_per_image(gens:list, shape, device=None) -> torch.Tensor:
+    "A (len(gens), *shape) normal draw, row i from `gens[i]`: an image's noise does not depend on the batch it is drawn in"
+    return torch.stack([torch.randn(tuple(shape), generator=g, device=device) for g in gens])
 
 def _device_of(eps_fn):
     for o in (getattr(eps_fn, 'model', None), *getattr(eps_fn, 'models', [])):
@@ -247,11 +258,15 @@ class ShiftedEps:
                              "trained for: they need one translation-invariant model for all windows (panda_train --method shared --cond none).")
         g = eps_fn.grid
         (H,W),(th,tw),(R,C),(wr,wc) = g.size, g.tile, g.grid, g.window
-        self.grid, self.mode, self.gen, self.n = g, mode, torch.Generator().manual_seed(seed), 0
+        self.grid, self.mode, self.seed = g, mode, seed
+        self.reset()
         self.moves = (R > wr, C > wc)  # an axis that one window spans whole (e.g. the rows of vertical strips) does not move
         ph, pw = th*self.moves[0], tw*self.moves[1]
         self.padded = TileGrid((H+ph, W+pw), (R+self.moves[0], C+self.moves[1]), g.window, g.stride)  # one more tile: room to shift
         self.inner = WindowedEps(eps_fn.models, self.padded, eps_fn.batched, eps_fn.weights, eps_fn.group)
+    def reset(self):
+        "Start the offsets again from the first (`sample` does, for each chunk of images)"
+        self.gen, self.n = torch.Generator().manual_seed(self.seed), 0
     def next_offset(self):
         "The (dy, dx) of the next call, in 0..tile-1: the image's place in the padded canvas"
         (th,tw), n = self.grid.tile, self.n

@@ -1,0 +1,131 @@
+"""Issue 10, part 3: quality against the number of sampling steps, for plain DDPM and for the averaged samplers, on the CPU.
+
+    python nbs/benchmarks/steps_sweep.py DEST N NAME=RUN_DIR[:FUSION] [NAME=RUN_DIR[:FUSION] ...] [--steps 10,20,50,100,250] [--etas 0]
+
+Each RUN_DIR is the folder of a `panda_train` run: `ddpm.pt` (plain DDPM, `--method ddpm`), `model_l.pt`/`model_r.pt`
+(PANDA's two window models) or `shared.pt` (the shared window model); FUSION is the rule of `panda.sample.FUSIONS` that
+makes the windows one step (default: 'uniform', the paper's). Every set samples the same N images (the same seed, so
+the same starting noise for every sampler and step count) with DDIM at each of `--steps` for each DDIM `--etas`
+(0: deterministic, the DDIM paper's fast sampler; 1: stochastic like DDPM), and with the ancestral DDPM sampler over all
+1000 steps, the reference. Each row is measured against the 592 embedded faces at the run's size: FID and KID (all 592),
+SWD (256 real faces), the seam ratio at the windows' edges (`seam_ratio(grid=)`; for plain DDPM at the edges of the
+first windowed set's layout, where a windowed sampler would put them) and the time per image, wall and user (CPU).
+The speed-up is the 1000-step row's wall time over the row's; `fid_vs_1000` is the row's FID over the 1000-step FID.
+
+Rows are written as they finish (`DEST/steps.csv`, `steps.json`, atomically), and a rerun skips the rows that are there:
+a killed sweep continues where it stopped. At the end: `steps.png` (FID, KID, SWD and seam ratio against steps, the
+1000-step DDPM as a dotted line) and `samples.png` (the first 8 images of every row, one row of pictures per sampler and
+step count). Run nothing else heavy meanwhile: the times are the measurement.
+"""
+import sys, json, time, os, datetime, subprocess, argparse
+from pathlib import Path
+import numpy as np, torch, pandas as pd
+from panda.core import write_json, atomic_file
+from panda.cli import load_images, sample_run
+from panda.train import load_checkpoint
+from panda.metrics import seam_ratio, swd, fid_kid
+
+def _files(run_dir):
+    for fs in (['ddpm.pt'], ['shared.pt'], ['model_l.pt', 'model_r.pt']):
+        if all((run_dir/f).is_file() for f in fs): return fs
+    raise FileNotFoundError(f"{run_dir} holds no ddpm.pt, shared.pt or model_l.pt/model_r.pt: give the folder of a finished panda_train run.")
+
+def _key(r): return (r['sampler'], r['method'], int(r['steps']), float(r['eta']))
+
+def sweep(dest, n, sets, steps=(10, 20, 50, 100, 250), etas=(0.,)):
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    (dest/'previews').mkdir(exist_ok=True)
+    old = json.loads((dest/'steps.json').read_text()) if (dest/'steps.json').is_file() else None
+    if old and old['meta']['n'] != n: raise ValueError(f"{dest} holds a sweep of n={old['meta']['n']} images, not {n}: give another DEST.")
+    rows = old['rows'] if old else []
+    done = {_key(r) for r in rows}
+    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(sys.argv), commit=commit, n=n,
+                threads=torch.get_num_threads(), torch=torch.__version__, real='592 embedded emoji faces at each run size',
+                sets={k: str(v) for k, v in sets.items()}, seed=0)
+    if old: meta['started'] = old['meta'].get('started', old['meta']['date'])
+    else: meta['started'] = meta['date']
+    runs = {name: (Path(spec.split(':')[0]), spec.split(':')[1] if ':' in spec else 'uniform') for name, spec in sets.items()}
+    ref_grid = None
+    for name, (run_dir, _) in runs.items():
+        info = load_checkpoint(run_dir/_files(run_dir)[0])[1]
+        if info['method'] != 'ddpm': ref_grid = ref_grid or info['grid']
+    for name, (run_dir, fusion) in runs.items():
+        files = _files(run_dir)
+        run = json.loads((run_dir/'run.json').read_text())
+        info = load_checkpoint(run_dir/files[0])[1]
+        windowed = info['method'] != 'ddpm'
+        grid = info['grid'] if windowed else ref_grid
+        size = run['recipe']['size']
+        real = torch.from_numpy(load_images(None, size)).permute(0, 3, 1, 2).contiguous()
+        ridx = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:min(n, 256)]
+        todo = [('ddpm', 1000, 1.)] + [('ddim', s, e) for e in etas for s in steps]
+        for method, k, eta in todo:
+            if (name, method, k, eta) in done: continue
+            t0, c0 = time.perf_counter(), os.times()
+            x = sample_run([str(run_dir/f) for f in files], out=str(dest/'previews'/'tmp.png'), n=n, method=method, steps=k, eta=eta,
+                           seed=0, precision=run['precision'], ema=run['sampler']['weights'] == 'ema', progress=False,
+                           fusion=fusion if windowed else None)
+            wall, user = time.perf_counter()-t0, os.times().user-c0.user
+            fk = fid_kid(x, real)
+            row = dict(sampler=name, method=method, steps=k, eta=eta, fusion=fusion if windowed else None, fid=fk['fid'],
+                       kid=fk['kid_mean'], kid_std=fk['kid_std'], swd=swd(x, real[ridx])['swd_mean'],
+                       seam_ratio=seam_ratio(x, real, grid=grid) if grid is not None else None,
+                       s_per_image=wall/n, user_s_per_image=user/n, run=str(run_dir), precision=run['precision'])
+            np.save(dest/'previews'/f'{name}_{method}{k}_eta{eta:g}.npy', x[:8].numpy())
+            rows.append(row); done.add(_key(row))
+            _write(dest, meta, rows)
+            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    (dest/'previews'/'tmp.png').unlink(missing_ok=True)
+    df = _write(dest, meta, rows)
+    plot(df, dest/'steps.png'); previews(df, dest)
+    print(df.drop(columns=['run']).to_string())
+
+def _write(dest, meta, rows):
+    "Add the speed-up and FID ratio against each sampler's 1000-step row, and write csv and json atomically"
+    df = pd.DataFrame(rows)
+    ref = df[df.method == 'ddpm'].set_index('sampler')
+    df['speedup'] = [ref.s_per_image.get(s, np.nan)/t for s, t in zip(df.sampler, df.s_per_image)]
+    df['fid_vs_1000'] = [f/ref.fid.get(s, np.nan) for s, f in zip(df.sampler, df.fid)]
+    write_json(dict(meta=meta, rows=json.loads(df.to_json(orient='records'))), dest/'steps.json')
+    with atomic_file(dest/'steps.csv', 'w') as f: df.to_csv(f, index=False)
+    return df
+
+def plot(df, path):
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    cols = [('fid', 'FID (lower is better)'), ('kid', 'KID'), ('swd', 'SWD'), ('seam_ratio', 'seam ratio (1: as in the data)')]
+    fig, axs = plt.subplots(1, len(cols), figsize=(5*len(cols), 3.8))
+    for (c, title), ax in zip(cols, axs):
+        for i, s in enumerate(df.sampler.unique()):
+            d = df[df.sampler == s]; col = f'C{i}'
+            for eta, ls in ((0., '-'), (1., '--')):
+                e = d[(d.method == 'ddim') & (d.eta == eta)].sort_values('steps')
+                if len(e): ax.plot(e.steps, e[c], ls, marker='o', color=col, label=f'{s}, DDIM eta {eta:g}')
+            r = d[d.method == 'ddpm']
+            if len(r): ax.axhline(float(r[c].iloc[0]), color=col, ls=':', lw=1.2, label=f'{s}, DDPM 1000 steps')
+        ax.set_xscale('log'); ax.set_xlabel('sampling steps'); ax.set_title(title, fontsize=10)
+    axs[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_file(path) as f: fig.savefig(f, format='png', dpi=80)
+    import matplotlib.pyplot as plt; plt.close(fig)
+
+def previews(df, dest):
+    "One line of 8 images for each row of the sweep, labelled with the sampler, steps and FID"
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(len(df), 1, figsize=(8, 1.15*len(df)), squeeze=False)
+    for ax, r in zip(axs[:, 0], df.itertuples()):
+        x = np.load(dest/'previews'/f'{r.sampler}_{r.method}{r.steps}_eta{r.eta:g}.npy')
+        ax.imshow(np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1)); ax.set_xticks([]); ax.set_yticks([])
+        ax.set_ylabel(f'{r.sampler}\n{r.method.upper()} {r.steps}' + (f' eta {r.eta:g}' if r.method == 'ddim' else '') + f'\nFID {r.fid:.0f}',
+                      rotation=0, ha='right', va='center', fontsize=7)
+    fig.tight_layout()
+    with atomic_file(dest/'samples.png') as f: fig.savefig(f, format='png', dpi=80)
+    plt.close(fig)
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('dest'); p.add_argument('n', type=int); p.add_argument('sets', nargs='+', help='NAME=RUN_DIR[:FUSION]')
+    p.add_argument('--steps', default='10,20,50,100,250'); p.add_argument('--etas', default='0')
+    a = p.parse_args()
+    sweep(a.dest, a.n, dict(o.split('=', 1) for o in a.sets), tuple(int(s) for s in a.steps.split(',')),
+          tuple(float(e) for e in a.etas.split(',')))
