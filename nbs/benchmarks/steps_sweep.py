@@ -45,9 +45,9 @@ def sweep(dest, n, sets, steps=(10, 20, 50, 100, 250), etas=(0.,), seeds=(0,)):
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
     meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(sys.argv), commit=commit, n=n,
                 threads=torch.get_num_threads(), torch=torch.__version__, real='592 embedded emoji faces at each run size',
-                sets={k: str(v) for k, v in sets.items()})
+                sets={**(old['meta']['sets'] if old else {}), **{k: str(v) for k, v in sets.items()}})  # every set in DEST
     meta['started'] = old['meta'].get('started', old['meta']['date']) if old else meta['date']
-    meta['commands'] = (old['meta'].get('commands', [old['meta']['command']]) if old else []) + [meta['command']]  # every invocation that added rows
+    meta['commands'] = (old['meta'].get('commands', [old['meta']['command']]) if old else []) + [meta['command']]  # every invocation
     runs = {name: (Path(spec.split(':')[0]), spec.split(':')[1] if ':' in spec else 'uniform') for name, spec in sets.items()}
     ref_grid = None
     for name, (run_dir, _) in runs.items():
@@ -101,7 +101,7 @@ def plot(df, path):
     spread = df.groupby(['sampler', 'method', 'steps', 'eta']).filter(lambda g: len(g) > 1)
     df = df[df.seed == 0]
     cols = [('fid', 'FID (lower is better)'), ('kid', 'KID'), ('swd', 'SWD'), ('seam_ratio', 'seam ratio (1: as in the data)')]
-    fig, axs = plt.subplots(1, len(cols), figsize=(5*len(cols), 3.8))
+    fig, axs = plt.subplots(1, len(cols), figsize=(5*len(cols), 4.6))
     for (c, title), ax in zip(cols, axs):
         for i, s in enumerate(df.sampler.unique()):
             d = df[df.sampler == s]; col = f'C{i}'
@@ -113,8 +113,8 @@ def plot(df, path):
             r = d[d.method == 'ddpm']
             if len(r): ax.axhline(float(r[c].iloc[0]), color=col, ls=':', lw=1.2, label=f'{s}, DDPM 1000 steps')
         ax.set_xscale('log'); ax.set_xlabel('sampling steps'); ax.set_title(title, fontsize=10)
-    axs[0].legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*axs[0].get_legend_handles_labels(), fontsize=7, loc='lower center', ncol=5, frameon=False)
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     with atomic_file(path) as f: fig.savefig(f, format='png', dpi=80)
     import matplotlib.pyplot as plt; plt.close(fig)
 

@@ -1,6 +1,6 @@
 """Issue 10, part 4: peak memory against time when sampling a large canvas through small windows, on the CPU.
 
-    python nbs/benchmarks/window_groups.py DEST
+    python nbs/benchmarks/window_groups.py DEST [--plot]
 
 A shared window model without coordinates (the `cpu` recipe's tiny UNet, random weights: memory and time do not depend
 on them) samples a 256x256 canvas through 64x64 windows (8x8 tiles of 32 px, 2x2-tile windows, stride one tile: 49
@@ -8,7 +8,8 @@ windows) for `STEPS` DDIM steps of a batch of `BS` images, with the windows eval
 image batch in chunks of `BS` or `BS/2`. Peak tensor memory comes from `panda.measure.MemoryProbe` (the torch profiler's
 allocation records on a CPU, the same measurement as the benchmark's); time is wall and CPU (user) time of the loop, run again without the profiler.
 The reference is one 64x64 window batch: the same UNet on a (BS, 3, 64, 64) batch, the same steps. Every choice must give the
-same images for the same seed (checked, up to float summation order), the image chunks too. Writes `DEST/window_groups.json` and `.csv`.
+same images for the same seed (checked, up to float summation order), the image chunks too. Writes `DEST/window_groups.json`, `.csv`
+and `.png` (peak memory against time); `--plot` only redraws the figure from the csv.
 """
 import sys, json, time, os, datetime, subprocess
 from pathlib import Path
@@ -54,6 +55,26 @@ def run(dest):
                 steps=STEPS, unet='tiny', torch=torch.__version__)
     write_json(dict(meta=meta, rows=rows), dest/'window_groups.json')
     with atomic_file(dest/'window_groups.csv', 'w') as f: df.to_csv(f, index=False)
+    plot(dest)
     print(df.to_string())
 
-if __name__ == '__main__': run(sys.argv[1])
+def plot(dest):
+    "`DEST/window_groups.png`: peak tensor memory against wall time per choice, the one-window-batch reference dotted"
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    dest = Path(dest); df = pd.read_csv(dest/'window_groups.csv')
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    ref, rows = df.iloc[0], df.iloc[1:]
+    for r in rows.itertuples():
+        ax.scatter(r.wall_s, r.peak_gib, s=40, marker='o' if r.image_chunk == ref.image_chunk else 's', color=f'C{[1, 7, 49].index(int(r.group))}')
+        ax.annotate(f'{int(r.group)} at a time' + (f', chunks of {r.image_chunk}' if r.image_chunk != ref.image_chunk else ''),
+                    (r.wall_s, r.peak_gib), textcoords='offset points', xytext=(6, 4), fontsize=8)
+    ax.axhline(ref.peak_gib, color='grey', ls=':', lw=1, label=f'one {WIN}x{WIN} window batch ({ref.peak_gib:.3f} GiB)')
+    ax.set_yscale('log'); ax.set_xlabel('wall time of the steps (s, CPU)'); ax.set_ylabel('peak tensor memory (GiB)')
+    ax.set_title(f'{CANVAS}x{CANVAS} canvas through {WIN}x{WIN} windows: windows per call, image chunks', fontsize=9)
+    ax.legend(fontsize=8, loc='upper left'); fig.tight_layout()
+    with atomic_file(dest/'window_groups.png') as f: fig.savefig(f, format='png', dpi=90)
+    plt.close(fig)
+
+if __name__ == '__main__':
+    if sys.argv[2:] == ['--plot']: plot(sys.argv[1])  # redraw the figure from the recorded csv
+    else: run(sys.argv[1])
