@@ -116,7 +116,7 @@ def plot(df, path):
     fig.legend(*axs[0].get_legend_handles_labels(), fontsize=7, loc='lower center', ncol=5, frameon=False)
     fig.tight_layout(rect=(0, 0.16, 1, 1))
     with atomic_file(path) as f: fig.savefig(f, format='png', dpi=80)
-    import matplotlib.pyplot as plt; plt.close(fig)
+    plt.close(fig)
 
 def previews(df, dest):
     "One line of 8 images for each row of the sweep (seed 0), labelled with the sampler, steps and FID"
@@ -129,7 +129,7 @@ def previews(df, dest):
         ax.set_ylabel(f'{r.sampler}\n{r.method.upper()} {r.steps}' + (f' eta {r.eta:g}' if r.method == 'ddim' else '') + f'\nFID {r.fid:.0f}',
                       rotation=0, ha='right', va='center', fontsize=6)
     fig.subplots_adjust(left=0.2, right=0.99, top=0.995, bottom=0.005, hspace=0.08)
-    with atomic_file(dest/'samples.png') as f: fig.savefig(f, format='png', dpi=100)
+    with atomic_file(dest/'samples.png') as f: fig.savefig(f, format='png', dpi=80)
     plt.close(fig)
 
 if __name__ == '__main__':
