@@ -49,14 +49,11 @@ def sweep(dest, n, sets, steps=(10, 20, 50, 100, 250), etas=(0.,), seeds=(0,)):
     meta['started'] = old['meta'].get('started', old['meta']['date']) if old else meta['date']
     meta['commands'] = (old['meta'].get('commands', [old['meta']['command']]) if old else []) + [meta['command']]  # every invocation
     runs = {name: (Path(spec.split(':')[0]), spec.split(':')[1] if ':' in spec else 'uniform') for name, spec in sets.items()}
-    ref_grid = None
-    for name, (run_dir, _) in runs.items():
-        info = load_checkpoint(run_dir/_files(run_dir)[0])[1]
-        if info['method'] != 'ddpm': ref_grid = ref_grid or info['grid']
+    infos = {name: load_checkpoint(run_dir/_files(run_dir)[0])[1] for name, (run_dir, _) in runs.items()}
+    ref_grid = next((i['grid'] for i in infos.values() if i['method'] != 'ddpm'), None)  # plain DDPM's seams: where windows would put them
     for name, (run_dir, fusion) in runs.items():
-        files = _files(run_dir)
+        files, info = _files(run_dir), infos[name]
         run = json.loads((run_dir/'run.json').read_text())
-        info = load_checkpoint(run_dir/files[0])[1]
         windowed = info['method'] != 'ddpm'
         grid = info['grid'] if windowed else ref_grid
         size = run['recipe']['size']
