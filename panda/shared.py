@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr
 from fastai.callback.core import Callback
-from .tiling import TileGrid, _pair
+from .tiling import TileGrid, as_pair
 from .unet import UNet, make_unet
 
 # %% auto #0
@@ -23,18 +23,20 @@ def check_cond(cond:str) -> str:
                                            f"'none': translation invariant), got {cond!r}.")
     return cond
 
+# %% ../nbs/03b_shared.ipynb #4fc46513
 def to_device(o:torch.Tensor, device):
     "`o` on `device` without stalling a GPU: a copy from pageable host memory waits for the stream, a pinned one does not"
     device = torch.device(device)
     if device.type != 'cuda' or o.device.type == 'cuda': return o.to(device)
     return o.pin_memory().to(device, non_blocking=True)
 
+# %% ../nbs/03b_shared.ipynb #9d5a03e6
 def coord_channels(offsets, # top-left pixel (y, x) of each window: (B, 2), or one pair for all
                    window_size, # (h, w) of the windows
                    size): # (H, W) of the full image
     "(B, 2, h, w): each window pixel's (y, x) position in the full image, pixel centres scaled to [-1, 1]"
     o = torch.as_tensor(offsets).reshape(-1, 2)
-    (h,w),(H,W) = _pair(window_size, 'window_size'),_pair(size, 'size')
+    (h,w),(H,W) = as_pair(window_size, 'window_size'),as_pair(size, 'size')
     ys = ((o[:,:1] + torch.arange(h, device=o.device)) + 0.5) / H * 2 - 1
     xs = ((o[:,1:] + torch.arange(w, device=o.device)) + 0.5) / W * 2 - 1
     return torch.stack([ys[:,:,None].expand(-1,h,w), xs[:,None,:].expand(-1,h,w)], 1).float()
@@ -52,7 +54,7 @@ class SharedUNet(nn.Module):
         if unet.config.get('cond_ch', 0) != want:
             raise ValueError(f"cond={cond!r} needs a UNet with cond_ch={want}, got cond_ch={unet.config.get('cond_ch', 0)}: "
                              f"build it with make_shared_unet.")
-        self.unet, self.size, self.cond = unet, _pair(size, 'size'), cond
+        self.unet, self.size, self.cond = unet, as_pair(size, 'size'), cond
     def forward(self, x_t, t, offsets=None): # offsets: top-left (y, x) of each window in the full image, (B, 2) or one pair
         "Predicted noise (or v) for windows `x_t` (B, C, h, w) lying at `offsets` of the full image"
         if self.cond == 'none': return self.unet(x_t, t)
@@ -60,6 +62,7 @@ class SharedUNet(nn.Module):
         c = coord_channels(to_device(torch.as_tensor(offsets), x_t.device), x_t.shape[-2:], self.size).to(x_t.dtype)
         return self.unet(torch.cat([x_t, c.expand(len(x_t), -1, -1, -1)], 1), t)
 
+# %% ../nbs/03b_shared.ipynb #8eb58841
 def make_shared_unet(unet:str|dict='tiny', # UNet preset or config
                      size=64, # (H, W) of the full image
                      cond:str='coords'):
@@ -77,20 +80,22 @@ def window_offsets(grid:TileGrid, # the layout: the image size and the window si
                          f"{h}x{w} window in a {H}x{W} image, so windows reach the edges; e.g. stride={grid.tile[1]}.")
     return torch.tensor([(y,x) for y in range(0, H-h+1, stride) for x in range(0, W-w+1, stride)])
 
+# %% ../nbs/03b_shared.ipynb #636555cf
 def crop_at(x:torch.Tensor, # (B, C, H, W)
             offsets:torch.Tensor, # (B, 2) top-left (y, x) per image, on any device
             window_size):
     "Each image of `x` cut at its own offset: (B, C, h, w), in one indexing operation on `x`'s device (no host round trip)"
-    h,w = _pair(window_size, 'window_size')
+    h,w = as_pair(window_size, 'window_size')
     o = to_device(torch.as_tensor(offsets), x.device).long()
     rows = (o[:,:1] + torch.arange(h, device=x.device))[:,:,None]    # (B, h, 1)
     cols = (o[:,1:] + torch.arange(w, device=x.device))[:,None,:]    # (B, 1, w)
     b = torch.arange(len(x), device=x.device)[:,None,None]
     return x[b, :, rows, cols].permute(0,3,1,2).contiguous()         # advanced indices first: (B, h, w, C)
 
+# %% ../nbs/03b_shared.ipynb #31bc9963
 def overlapping_pairs(offsets:torch.Tensor, window_size) -> torch.Tensor:
     "All ordered pairs (i, j), i != j, of `offsets` whose windows share at least one pixel: (n_pairs, 2)"
-    h,w = _pair(window_size, 'window_size')
+    h,w = as_pair(window_size, 'window_size')
     d = (offsets[:,None] - offsets[None]).abs()
     ok = (d[...,0] < h) & (d[...,1] < w) & ~torch.eye(len(offsets), dtype=torch.bool)
     return ok.nonzero()
@@ -109,6 +114,7 @@ def overlap_mse(pa, pb, # predictions of windows A and B of the same images, (n,
     if not count: raise ValueError("overlap_mse: no pair of windows shares a pixel; pair overlapping windows.")
     return sq / count
 
+# %% ../nbs/03b_shared.ipynb #8909c78d
 class OverlapLoss:
     "rho*MSE_A + rho*MSE_B + gamma*overlap MSE, rho = (1-gamma)/2, for batches of window pairs; plain MSE otherwise"
     def __init__(self, gamma:float=0.):

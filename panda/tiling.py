@@ -8,11 +8,12 @@ import torch
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TileGrid', 'show_windows']
+__all__ = ['as_pair', 'TileGrid', 'show_windows']
 
 # %% ../nbs/00_tiling.ipynb #18ade8a3
-def _pair(o, name):
-    "`o` as a tuple of two ints, from an int or a pair"
+def as_pair(o, # an int (a square) or a pair of ints
+            name:str): # the argument's name, for the error message
+    "A size as (height, width), or a layout as (rows, cols): one int means a square"
     if isinstance(o, int): o = (o, o)
     o = tuple(o)
     if len(o) != 2 or not all(isinstance(v, int) for v in o):
@@ -27,8 +28,8 @@ class TileGrid:
                  grid:int|tuple=(1,4), # tiles as (rows, cols); the paper cuts 4 vertical strips: (1, 4)
                  window:int|tuple=(1,3), # window size in tiles (rows, cols); the paper's windows are 3 strips
                  stride:int|tuple=(1,1)): # step between windows in tiles (rows, cols)
-        self.size,self.grid = _pair(size,'size'),_pair(grid,'grid')
-        self.window,self.stride = _pair(window,'window'),_pair(stride,'stride')
+        self.size,self.grid = as_pair(size,'size'),as_pair(grid,'grid')
+        self.window,self.stride = as_pair(window,'window'),as_pair(stride,'stride')
         (H,W),(R,C),(wr,wc),(sr,sc) = self.size,self.grid,self.window,self.stride
         if H<1 or W<1 or R<1 or C<1 or wr<1 or wc<1 or sr<1 or sc<1:
             raise ValueError(f"size, grid, window and stride must be positive, got size={self.size}, grid={self.grid}, "
@@ -96,15 +97,10 @@ def _check_img(g, x):
         raise ValueError(f"Images of size {tuple(x.shape[-2:])} do not match the tile grid's size {g.size}: "
                          f"resize the images or make the grid with size={tuple(x.shape[-2:])}.")
 
+# %% ../nbs/00_tiling.ipynb #947bce6c
 def _crop(g, x, i):
     (y,x0),(h,w) = g.offset(i),g.window_size
     return x[..., y:y+h, x0:x0+w]
-
-@torch.no_grad()
-def _coverage(g, device=None, weights=None):
-    cov = torch.zeros(g.size, device=device)
-    for i in range(g.n_windows): _crop(g, cov, i).add_(1. if weights is None else weights.to(cov))
-    return cov
 
 # %% ../nbs/00_tiling.ipynb #57843a8d
 @patch
@@ -115,31 +111,54 @@ def crop(self:TileGrid, x:torch.Tensor, i:int):
                                                      f"{self.n_windows} windows (0..{self.n_windows-1}).")
     return _crop(self, x, i)
 
+# %% ../nbs/00_tiling.ipynb #1ed23724
 @patch
 def split(self:TileGrid, x:torch.Tensor):
     "All windows of `x` (B, C, H, W), stacked as (n_windows, B, C, h, w)"
     _check_img(self, x)
     return torch.stack([_crop(self, x, i) for i in range(self.n_windows)])
 
+# %% ../nbs/00_tiling.ipynb #a7748119
 @patch
-def coverage(self:TileGrid, device=None, weights=None):
-    "How many windows cover each pixel (H, W), or the sum of their `weights`"
-    return _coverage(self, device, weights)
-
-def _weighted_coverage(g, weights):
-    "Sum of `weights` over the windows covering each pixel, after refusing weights that cannot give an average everywhere"
-    weights = torch.as_tensor(weights)
-    if (bad := ~torch.isfinite(weights) | (weights < 0)).any():
-        raise ValueError(f"Merge weights must be finite and non-negative, got {int(bad.sum())} negative or non-finite "
-                         f"values (min {weights.nan_to_num().min().item():g}): use weights >= 0, e.g. weights.clamp(min=0).")
-    cov = _coverage(g, weights.device, weights)
+def coverage(self:TileGrid,
+             device=None, # where the result goes; None: the CPU, or the weights' device if `weights` are given
+             weights:torch.Tensor|None=None): # weight map broadcastable to one window (h, w); None: count the windows
+    "How many windows cover each pixel (H, W), or the sum of their `weights`, refusing weights that give no average"
+    if weights is not None:
+        weights = torch.as_tensor(weights)
+        if (bad := ~torch.isfinite(weights) | (weights < 0)).any():
+            raise ValueError(f"Merge weights must be finite and non-negative, got {int(bad.sum())} negative or non-finite "
+                             f"values (min {weights.nan_to_num().min().item():g}): use weights >= 0, e.g. weights.clamp(min=0).")
+    cov = torch.zeros(self.size, device=device if weights is None else weights.device)
+    with torch.no_grad():
+        for i in range(self.n_windows): _crop(self, cov, i).add_(1. if weights is None else weights.to(cov))
+    if weights is None: return cov
     if (zero := cov == 0).any():
         ys,xs = zero.nonzero(as_tuple=True)
         raise ValueError(f"The merge weights sum to zero over the windows covering {len(ys)} pixels (first at y={ys[0]}, "
                          f"x={xs[0]}), where the weighted average would be 0/0 (NaN): make the weights positive wherever "
                          f"only one window covers a pixel (e.g. at the window edges), or add a floor: weights.clamp(min=1e-3).")
-    return cov
+    return cov if device is None else cov.to(device)
 
+# %% ../nbs/00_tiling.ipynb #ef9135a1
+@patch
+def accumulate(self:TileGrid,
+               out:torch.Tensor, # full-size tensor (B, C, H, W), added into in place
+               windows, # window indices, one per prediction
+               preds, # predictions (n, B, C, h, w), or a list of n tensors (B, C, h, w)
+               weights:torch.Tensor|None=None): # weight map broadcastable to one window; None: the plain sum
+    "Add each prediction `preds[j]`, times `weights` if given, into window `windows[j]` of `out`, in place; returns `out`"
+    _check_img(self, out)
+    windows = list(windows)
+    if len(windows) != len(preds):
+        raise ValueError(f"Got {len(windows)} window indices for {len(preds)} predictions: pass one index per prediction.")
+    if bad := [i for i in windows if not 0 <= i < self.n_windows]:
+        raise IndexError(f"Window indices {bad} are out of range: this grid has {self.n_windows} windows "
+                         f"(0..{self.n_windows-1}).")
+    for i,p in zip(windows, preds): _crop(self, out, i).add_(p if weights is None else p*weights.to(p))
+    return out
+
+# %% ../nbs/00_tiling.ipynb #b1097106
 @patch
 def merge(self:TileGrid, ws, weights:torch.Tensor|None=None):
     "Average the windows `ws` (n_windows, B, C, h, w) into full images (B, C, H, W), weighting by `weights` if given"
@@ -147,9 +166,8 @@ def merge(self:TileGrid, ws, weights:torch.Tensor|None=None):
     if ws.ndim != 5 or ws.shape[0] != self.n_windows or tuple(ws.shape[-2:]) != self.window_size:
         raise ValueError(f"Expected {self.n_windows} windows of size {self.window_size} as (n_windows, B, C, h, w), "
                          f"got shape {tuple(ws.shape)}.")
-    cov = self.coverage(ws.device) if weights is None else _weighted_coverage(self, weights)
-    out = ws.new_zeros(*ws.shape[1:3], *self.size)
-    for i,w in enumerate(ws): _crop(self, out, i).add_(w if weights is None else w*weights.to(w))
+    cov = self.coverage(ws.device, weights)
+    out = self.accumulate(ws.new_zeros(*ws.shape[1:3], *self.size), range(self.n_windows), ws, weights)
     return out / cov.to(ws.device, ws.dtype)
 
 # %% ../nbs/00_tiling.ipynb #8679fd6f

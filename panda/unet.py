@@ -22,6 +22,7 @@ def timestep_embedding(t:torch.Tensor, # steps (B,)
 # %% ../nbs/02_unet.ipynb #ce3f049b
 def _norm(c): return nn.GroupNorm(math.gcd(32, c), c)  # 32 groups as in DDPM, fewer when c is not a multiple of 32
 
+# %% ../nbs/02_unet.ipynb #2c8e214d
 class ResBlock(nn.Module):
     "GroupNorm-SiLU-conv twice, the time embedding added in between, and a residual connection"
     def __init__(self, ni:int, nf:int, t_dim:int, dropout:float=0.):
@@ -36,6 +37,7 @@ class ResBlock(nn.Module):
         h = self.conv2(self.drop(F.silu(self.norm2(h))))
         return h + self.skip(x)
 
+# %% ../nbs/02_unet.ipynb #8bd6f403
 class AttnBlock(nn.Module):
     "Single-head self-attention over all positions, with a residual connection"
     def __init__(self, c:int):
@@ -48,10 +50,12 @@ class AttnBlock(nn.Module):
         h = F.scaled_dot_product_attention(*qkv.chunk(3, dim=-1))  # (B, 1, HW, C)
         return x + self.proj(h.transpose(-1, -2).reshape(B, C, H, W))
 
+# %% ../nbs/02_unet.ipynb #3a2f538d
 class Down(nn.Module):
     def __init__(self, c): super().__init__(); self.conv = nn.Conv2d(c, c, 3, stride=2, padding=1)
     def forward(self, x, temb=None): return self.conv(x)
 
+# %% ../nbs/02_unet.ipynb #f743caac
 class Up(nn.Module):
     def __init__(self, c): super().__init__(); self.conv = nn.Conv2d(c, c, 3, padding=1)
     def forward(self, x, temb=None): return self.conv(F.interpolate(x, scale_factor=2., mode='nearest'))
@@ -64,6 +68,7 @@ UNET_PRESETS = {
     'tiny':  dict(in_ch=3, base_ch=32, ch_mult=(1,2,2), n_res=1, attn_levels=(2,), dropout=0., cond_ch=0),
 }
 
+# %% ../nbs/02_unet.ipynb #eb400d26
 def unet_config(preset:str|dict='tiny', **kwargs):
     "A UNet configuration from a preset name, or a dict of changes to the `tiny` preset, with `kwargs` overriding it"
     if isinstance(preset, str):
@@ -130,6 +135,7 @@ class UNet(nn.Module):
             else: h = m(h, temb)
         return self.out(h)
 
+# %% ../nbs/02_unet.ipynb #ff6532af
 def make_unet(preset:str|dict='tiny', **kwargs):
     "A `UNet` from a preset name (`paper`, `tiny`) or config dict, with `kwargs` overriding it"
     return UNet(**unet_config(preset, **kwargs))
