@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_core.ipynb #9d6b6dae
 from __future__ import annotations
-import json, os, math
+import json, os
 from contextlib import contextmanager
 from pathlib import Path, PurePath
 import numpy as np, torch
@@ -23,6 +23,7 @@ def as_device(device:str|torch.device|None=None) -> torch.device:
     "`device` as a `torch.device`; None: cuda if available, else cpu"
     return torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+# %% ../nbs/00a_core.ipynb #c18e3c8f
 def get_device(device:str|torch.device|None=None) -> torch.device:
     "`as_device`, with a clear error when CUDA is asked for but absent"
     try: d = as_device(device)
@@ -31,6 +32,7 @@ def get_device(device:str|torch.device|None=None) -> torch.device:
         raise ValueError(f"--device {device} was asked for but no CUDA GPU is available here: use --device cpu.")
     return d
 
+# %% ../nbs/00a_core.ipynb #b3721dcc
 def sync(device:str|torch.device|None=None):
     "Wait until the queued work on `device` is done (a no-op on the CPU)"
     device = as_device(device)
@@ -46,6 +48,7 @@ def atomic_file(path, mode:str='wb'):
     with atomic_save(path, mode) as f: yield f
     os.chmod(path, 0o666 & ~_get_umask())  # not the 0o600 of a bare temporary file
 
+# %% ../nbs/00a_core.ipynb #1b9409aa
 def save_npz_atomic(dest, # path of the `.npz` file to (over)write
                     compress:bool=True, # `np.savez_compressed` (True) or `np.savez`
                     **arrays): # named arrays to store (no pickled objects)
@@ -57,11 +60,13 @@ def save_npz_atomic(dest, # path of the `.npz` file to (over)write
     with atomic_file(dest) as f: (np.savez_compressed if compress else np.savez)(f, **arrays)
     return dest
 
+# %% ../nbs/00a_core.ipynb #d03e8894
 def write_json(obj, path):
     "Write `obj` (made `plain` first) as JSON to `path` atomically"
     with atomic_file(path, 'w') as f: json.dump(plain(obj, 'record'), f, indent=2)
     return Path(path)
 
+# %% ../nbs/00a_core.ipynb #cb12b34e
 def check_out_dir(path) -> Path:
     "Create the output folder `path` if needed and check that it can be written, with a clear error if not"
     path = Path(path)
@@ -96,6 +101,7 @@ def to_float(x, # uint8 images (B,H,W,3), numpy array or tensor
     if x.dtype != torch.uint8: raise TypeError(f"to_float expects uint8 images, got dtype {x.dtype}; convert with `as_uint8` first")
     return (x.permute(0,3,1,2).float() / 127.5 - 1).contiguous()
 
+# %% ../nbs/00a_core.ipynb #bccc63be
 def as_uint8(x, # uint8 numpy (N,H,W,3) or tensor (N,3,H,W), or a float tensor (N,3,H,W) in [-1,1]
              channels_last:bool=False, # return (N,H,W,3) instead of (N,3,H,W)
              allow_float:bool=True, # convert float tensors (clip to [-1,1], rescale, round); False: refuse them
@@ -131,13 +137,14 @@ def square_resize(im:Image.Image|np.ndarray, # RGB image of any size: PIL, or ui
     if im.size != (size,size): im = im.resize((size,size), Image.Resampling.LANCZOS)
     return np.asarray(im, dtype=np.uint8).copy()
 
+# %% ../nbs/00a_core.ipynb #a97d52fa
 def resize_images(images:np.ndarray, # uint8 (N, H, W, 3)
                   size:int): # new side
     "`square_resize` every image of a batch; the batch itself when it already has that size"
     if images.shape[1:3] == (size, size): return images
     return np.stack([square_resize(im, size) for im in images])
 
-# %% ../nbs/00a_core.ipynb #c10702fe
+# %% ../nbs/00a_core.ipynb #69c6ac96
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 
 def check_precision(precision:str) -> str:
@@ -146,7 +153,7 @@ def check_precision(precision:str) -> str:
         raise ValueError(f"precision must be one of {PRECISIONS} (fp32 is the paper's protocol), got {precision!r}.")
     return precision
 
-# %% ../nbs/00a_core.ipynb #ec90ed14
+# %% ../nbs/00a_core.ipynb #38a42796
 def native_bf16(device) -> bool:
     "Whether `device` computes bf16 natively: a CUDA GPU that supports it, or a CPU with AVX512-BF16/AMX (oneDNN)"
     device = torch.device(device)
@@ -154,13 +161,13 @@ def native_bf16(device) -> bool:
     if device.type == 'cpu': return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     return False
 
-# %% ../nbs/00a_core.ipynb #7aba7608
+# %% ../nbs/00a_core.ipynb #9f766a53
 def resolve_precision(precision:str, device) -> str:
     "`precision`, with 'auto' resolved for `device`: bf16 where it is native (see `native_bf16`), else fp32"
     if precision == 'auto': return 'bf16' if native_bf16(device) else 'fp32'
     return check_precision(precision)
 
-# %% ../nbs/00a_core.ipynb #baf34ba6
+# %% ../nbs/00a_core.ipynb #361dab54
 def precision_dtype(precision:str):
     "The autocast dtype of `precision` for sampling: None for fp32"
     return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[check_precision(precision)]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #a6fedbf8
 from __future__ import annotations
-import io, os, random, warnings, zipfile
+import io, random, warnings, zipfile
 from pathlib import Path, PurePosixPath
 import numpy as np, torch
 from PIL import Image
@@ -127,6 +127,7 @@ def to_grey(images:np.ndarray, # uint8 (N,H,W,3)
     y = np.round(images.astype(np.float64) @ np.array([0.299, 0.587, 0.114])).clip(0, 255).astype(np.uint8)
     return np.repeat(y[..., None], 3, axis=-1)
 
+# %% ../nbs/03_data.ipynb #36102745
 def load_emoji_faces(vendors=EMOJI_VENDORS, # which vendor sets to include: 'Goog' (Noto), 'Twtr' (Twemoji) or both
                      grey:bool=False, # greyscale copies (`to_grey`): a data set whose samples must have no colour
                     ) -> np.ndarray: # uint8 (N,64,64,3)
@@ -241,7 +242,7 @@ def reseed_dls(dls:DataLoaders, # from `get_dls`
     if isinstance(dl.after_batch, FloatBatch): dl.after_batch.gen.manual_seed(base + offset)
     return dls
 
-# %% ../nbs/03_data.ipynb #6104d62e
+# %% ../nbs/03_data.ipynb #f3c8e314
 def load_images(data:str|Path|None, # image folder; the embedded emoji faces if None
                 size:int, # side of the square images
                 grey:bool=False): # greyscale copies of the images (`to_grey`)

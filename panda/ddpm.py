@@ -63,6 +63,7 @@ def v_target(sched:DDPMSchedule, x0:torch.Tensor, t, eps:torch.Tensor):
     ab = sched.at('alpha_bar', t, x0)
     return ab.sqrt()*eps - (1-ab).sqrt()*x0
 
+# %% ../nbs/01_ddpm.ipynb #9a83c516
 def eps_from_v(sched:DDPMSchedule, x_t:torch.Tensor, t, v:torch.Tensor):
     "The noise implied by a v-prediction: sqrt(alpha_bar_t) v + sqrt(1-alpha_bar_t) x_t"
     ab = sched.at('alpha_bar', t, x_t)
@@ -74,6 +75,7 @@ def predict_x0(sched:DDPMSchedule, x_t:torch.Tensor, t, eps:torch.Tensor):
     ab = sched.at('alpha_bar', t, x_t)
     return (x_t - (1-ab).sqrt()*eps) / ab.sqrt()
 
+# %% ../nbs/01_ddpm.ipynb #c4a60910
 def ddpm_step(sched:DDPMSchedule, x_t:torch.Tensor, # noisy images at step `t`
               t:int, # current step, 0-based
               eps:torch.Tensor, # predicted noise for `x_t`

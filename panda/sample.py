@@ -28,6 +28,7 @@ class VtoEps(nn.Module):
     def takes_offsets(self): return getattr(self.model, 'takes_offsets', False)
     def forward(self, x_t, t, *args): return eps_from_v(self.sched, x_t, t, self.model(x_t, t, *args))
 
+# %% ../nbs/05_sample.ipynb #1fe191db
 def as_eps_model(model:nn.Module, sched:DDPMSchedule, prediction:str='eps') -> nn.Module:
     "`model` if it predicts eps, wrapped in `VtoEps` if it predicts v"
     return model if check_prediction(prediction) == 'eps' else VtoEps(model, sched)
@@ -166,6 +167,7 @@ def image_generators(seed:int, start:int, m:int, device=None) -> list:
     ss = (np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(start, start + m))  # = SeedSequence(seed).spawn(..)[i]
     return [torch.Generator(device).manual_seed(int(s.generate_state(1, np.uint64)[0])) for s in ss]
 
+# %% ../nbs/05_sample.ipynb #67559dc1
 def randn_per_image(gens:list, shape, device=None) -> torch.Tensor:
     "A (len(gens), *shape) normal draw, row i from `gens[i]`: an image's noise does not depend on the batch it is drawn in"
     return torch.stack([torch.randn(tuple(shape), generator=g, device=device) for g in gens])
@@ -212,6 +214,7 @@ def window_weights(grid:TileGrid, # the layout: its window size and the overlap 
         return torch.minimum((i+1)/(o+1), (n-i)/(o+1)).clamp(max=1)
     return ramp(h, sh)[:,None] * ramp(w, sw)[None,:]
 
+# %% ../nbs/05_sample.ipynb #5d35c585
 class EpsAverage:
     "PANDA / Mixture of Diffusers: average the windows' predicted noise with per-pixel `window_weights`, then one step for the image"
     per_window_steps = False
@@ -227,6 +230,7 @@ class EpsAverage:
         _check_weights(self.weights, sigma); o = copy.copy(self); o.sigma = sigma; return o
     def __repr__(self): return f"EpsAverage({self.weights!r}" + (f", sigma={self.sigma})" if self.weights == 'gaussian' else ")")
 
+# %% ../nbs/05_sample.ipynb #74b50611
 class StepAverage(EpsAverage):
     "MultiDiffusion: each window takes its own step (with its own noise), then the windows' x_{t-1} are averaged with `window_weights`"
     per_window_steps = True
@@ -236,6 +240,7 @@ class StepAverage(EpsAverage):
         return g.merge(torch.stack([sampler.step(w, t, e, noise) for w,e in zip(g.split(x), eps)]), eps_fn.weights)
     def __repr__(self): return 'StepAverage' + super().__repr__()[len('EpsAverage'):]
 
+# %% ../nbs/05_sample.ipynb #a242605a
 FUSIONS = {'uniform': EpsAverage('uniform'), 'gaussian': EpsAverage('gaussian'), 'ramp': EpsAverage('ramp'),
            'multidiffusion': StepAverage('uniform')}
 
@@ -281,6 +286,7 @@ class ShiftedEps:
         xp = F.pad(x_t, (dx, tw*mx-dx, dy, th*my-dy), mode='reflect')
         return self.inner(xp, t)[..., dy:dy+H, dx:dx+W]
 
+# %% ../nbs/05_sample.ipynb #4ecc3c6a
 SHIFTS = ('random', 'alternating')
 
 class ShiftAverage(EpsAverage):
@@ -329,12 +335,14 @@ def save_image_grid(x:torch.Tensor, # images in [-1, 1] (B, C, H, W)
     with atomic_file(path) as f: Image.fromarray(g.permute(1,2,0).numpy()).save(f, format='PNG')
     return path
 
+# %% ../nbs/05_sample.ipynb #d9a2ac11
 def save_sequence(frames:torch.Tensor, # (n_frames, B, C, H, W) from `sample(..., keep=n)`
                   path, n_images:int=8):
     "Write a denoising sequence: one row per image, one column per kept step"
     f = frames[:, :n_images]
     return save_image_grid(f.transpose(0,1).flatten(0,1), path, nrow=f.shape[0])
 
+# %% ../nbs/05_sample.ipynb #e4d32024
 def load_image_grid(path, # PNG written by `save_image_grid`
                     size, # side of one image, or (height, width)
                     n:int|None=None, # images in the grid (all cells if None; blank cells at the end are dropped)
