@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_bench.ipynb #d5a9b407
 from __future__ import annotations
-import os, json, math, time, datetime, subprocess, warnings
+import os, json, math, time, datetime, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import call_parse
@@ -14,18 +14,19 @@ import panda
 from .core import GiB, get_device, write_json, check_out_dir, atomic_file, save_npz_atomic, as_uint8
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule
-from .data import get_dls
-from .train import train_models, check_precision, check_prediction, precision_dtype
+from .core import check_precision, precision_dtype
+from .ddpm import check_prediction
+from .data import get_dls, load_images
+from .fit import train_models
 from .sample import sample, FullEps, WindowedEps, as_eps_model
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
-from .metrics import swd, seam_ratio, fid_kid, colourfulness
+from .report import git_commit, real_images, fid_columns, quality
 from .shared import check_cond
-from .cli import load_images
 
 # %% auto #0
 __all__ = ['PAPER_TABLE', 'SCALES', 'SHARED_LAYOUTS', 'RATIO_COLS', 'COLOUR_LIMIT', 'bench_config', 'row_spec', 'bench_method',
-           'git_commit', 'save_samples', 'load_samples', 'fid_columns', 'quality', 'ratios_to_ddpm', 'ratios', 'table1',
-           'write_results', 'run_bench', 'colour_gaps', 'plot_ratios', 'fid_for_run', 'panda_bench']
+           'save_samples', 'load_samples', 'ratios_to_ddpm', 'ratios', 'table1', 'write_results', 'run_bench',
+           'colour_gaps', 'plot_ratios', 'fid_for_run', 'panda_bench']
 
 # %% ../nbs/09_bench.ipynb #3ee4f078
 PAPER_TABLE = pd.DataFrame({  # the paper's Table 1, its "GB" read as GiB (nvidia-smi's MiB/1024), unscaled
@@ -129,7 +130,7 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
                train_step_ms=float(np.mean(step_ms)), train_epoch_s=float(np.mean(step_ms))*len(dls.train)/1000,
                train_time_s=sum(s*steps/1000 for s in step_ms), train_wall_s=tm.elapsed, train_user_s=tm.user)
     row['sampler'] = cfg['sampler'] if cfg['sampler'] == 'ddpm' else f"ddim{cfg['sample_steps']}-eta{cfg['eta']:g}"
-    skw = dict(method=cfg['sampler'], n_steps=cfg['sample_steps'], eta=cfg['eta'], bs=cfg['sample_bs'], device=dev,
+    skw = dict(sampler=cfg['sampler'], n_steps=cfg['sample_steps'], eta=cfg['eta'], bs=cfg['sample_bs'], device=dev,
                dtype=dtype, progress=False)
     n_mem = cfg['sample_bs']
     for mode in _sample_modes(method):
@@ -164,16 +165,6 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     return row, as_uint8(x0)
 
 # %% ../nbs/09_bench.ipynb #17d5233b
-def git_commit(path='.'):
-    "The git commit of `path` (`+dirty` with uncommitted changes); `$PANDA_COMMIT` or 'unknown' outside git"
-    if os.environ.get('PANDA_COMMIT'): return os.environ['PANDA_COMMIT']
-    try:
-        c = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=path, capture_output=True, text=True, timeout=10).stdout.strip()
-        d = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=path, capture_output=True,
-                           text=True, timeout=10).stdout.strip()
-        return (c + ('+dirty' if d else '')) if c else 'unknown'
-    except Exception: return 'unknown'
-
 def save_samples(x:torch.Tensor, out, name:str, chunk:int=1024):
     "Save uint8 samples (N, 3, H, W) as `name_<k>.npz` files of at most `chunk` images each, atomically"
     out,files = Path(out),[]
@@ -190,26 +181,6 @@ def load_samples(out, name:str):
     return torch.from_numpy(np.concatenate([np.load(f)['images'] for f in files]))
 
 # %% ../nbs/09_bench.ipynb #3ddc8902
-def fid_columns(fake, real, weights_path=None, device=None):
-    "FID and KID of `fake` against `real` as benchmark columns"
-    r = fid_kid(fake, real, weights_path=weights_path, device=device)
-    return dict(fid=r['fid'], kid=r['kid_mean'], kid_std=r['kid_std'], fid_n_fake=r['n_fake'], fid_n_real=r['n_real'])
-
-def quality(fake:torch.Tensor, real:torch.Tensor, size:int, fid:bool|str='auto', weights_path=None, device=None,
-            grid:TileGrid|None=None): # the row's own layout: its seams are measured too (`seam_ratio_layout`)
-    "SWD, seam ratio at the paper's window edges and at `grid`'s, colourfulness (always); FID/KID (if `fid`; 'auto': when Inception weights are found)"
-    n = min(len(fake), len(real))
-    idx = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:n]
-    res = dict(swd=swd(fake[:n], real[idx])['swd_mean'], seam_ratio=seam_ratio(fake, real, grid=TileGrid.strips(size)),
-               seam_ratio_layout=math.nan if grid is None else seam_ratio(fake, real, grid=grid),
-               colourfulness=colourfulness(fake), colourfulness_real=colourfulness(real))
-    if fid:
-        try: res.update(fid_columns(fake, real, weights_path, device))
-        except Exception as e:
-            if fid is True: raise
-            res['fid_note'] = f"FID not computed: {type(e).__name__}: {str(e)[:300]}"
-    return res
-
 RATIO_COLS = ['train_alloc_gib', 'train_epoch_s', 'train_time_s', 'sample_alloc_gib', 'sample_s_per_image', 'fid', 'kid', 'swd']
 
 def ratios_to_ddpm(df:pd.DataFrame, cols=RATIO_COLS):
@@ -301,7 +272,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
         if name in done: print(f"{name}: kept from the earlier run in {out}"); continue
         row,x = bench_method(name, images, cfg, dev, seed, progress, nvml_baseline=baseline)
         row['sample_files'] = save_samples(x, out, f'samples_{_slug(name)}')
-        row.update(quality(x, real, cfg['size'], fid=fid, weights_path=weights_path, device=dev, grid=row_spec(name, cfg['size'])['grid']))
+        row.update(quality(x, real, grid=row_spec(name, cfg['size'])['grid'], fid=fid, weights_path=weights_path, device=dev))
         row.update(run_date=date, run_commit=commit)
         done[name] = row
         meta.update(total_seconds=round(time.time()-t_start, 1), total_user_seconds=round(os.times().user-c_start.user, 1))
@@ -341,7 +312,7 @@ def fid_for_run(out, data:str|None=None, weights_path=None, device=None,
     out = Path(out)
     res = json.loads((out/'results.json').read_text())
     size = res['meta']['config']['size']
-    real = as_uint8(load_images(data, size, grey=res['meta']['config'].get('grey', False)))
+    real = real_images(data, size, grey=res['meta']['config'].get('grey', False))
     df = pd.read_csv(out/'results.csv', index_col=0)
     meta = {**res['meta'], 'fid_computed': dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
                                                  device=str(device or 'auto'), commit=git_commit(Path(panda.__file__).parent))}

@@ -18,7 +18,7 @@ from .data import load_images, get_dls
 from .distrib import dist_info
 from .control import stop_on_signals, TrainingDiverged, TrainingInterrupted
 from .fit import train_models
-from .config import RunConfig, auto_workers, parse_pair, _whole
+from .config import RunConfig, auto_workers, parse_pair, check_whole
 from .sample import save_image_grid, save_sequence, get_fusion
 from .pipeline import Pipeline
 
@@ -246,7 +246,7 @@ def panda_sample(src:Param("a panda_train run folder, a saved pipeline folder, o
     def work():
         check_sampler(sampler or 'ddim', 1 if steps is None else steps, 0. if eta is None else eta)  # flags first, before any loading
         if precision is not None: check_precision(precision)
-        _whole(n=n, bs=bs, group=group)
+        check_whole(n=n, bs=bs, group=group)
         if fusion is not None: get_fusion(fusion).with_sigma(0.1 if sigma is None else sigma)
         check_out_dir(Path(out).parent)
         pipe = load_pipeline(src, get_device(device), use_ema)

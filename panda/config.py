@@ -17,7 +17,7 @@ from .learner import window_names
 
 # %% auto #0
 __all__ = ['RECIPES', 'METHODS', 'RESUME_FREE', 'get_recipe', 'parse_pair', 'make_layout', 'layout_fits', 'check_size',
-           'auto_workers', 'RunConfig']
+           'auto_workers', 'check_positive', 'check_whole', 'RunConfig']
 
 # %% ../nbs/04g_config.ipynb #ca58191b
 RECIPES = {
@@ -103,11 +103,14 @@ METHODS = ('panda', 'ddpm', 'shared')
 RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sample_steps', 'eta', 'use_ema')
 
 # %% ../nbs/04g_config.ipynb #75f1e011
-def _positive(**flags):
+def check_positive(**flags):
+    "A clear error, naming the flag, for a value of `flags` that is not > 0 (None: not given)"
     for k,v in flags.items():
         if v is not None and not v > 0: raise ValueError(f"--{k} must be > 0, got {v}.")
 
-def _whole(**flags):
+# %% ../nbs/04g_config.ipynb #915942f9
+def check_whole(**flags):
+    "A clear error, naming the flag, for a value of `flags` that is not a whole number >= 1 (None: not given)"
     for k,v in flags.items():
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1): raise ValueError(f"--{k} must be a whole number >= 1, got {v!r}.")
 
@@ -164,8 +167,8 @@ class RunConfig:
         elif self.gamma or self.pixel_stride is not None or self.cond != 'coords':
             raise ValueError("--gamma, --cond and --pixel_stride belong to the shared model: add --method shared.")
         r = self.recipe_values  # an unknown recipe fails here
-        _whole(epochs=r['epochs'], bs=r['bs'], n_samples=self.n_samples, save_every=self.save_every, workers=self.workers)
-        _positive(lr=r['lr'], grad_clip=self.grad_clip)
+        check_whole(epochs=r['epochs'], bs=r['bs'], n_samples=self.n_samples, save_every=self.save_every, workers=self.workers)
+        check_positive(lr=r['lr'], grad_clip=self.grad_clip)
         check_sampler(self.sampler, r['sample_steps'], self.eta, names=('sampler', 'sample_steps', 'eta'))
         if self.precision not in (None, 'auto'): check_precision(self.precision)
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:

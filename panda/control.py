@@ -12,13 +12,14 @@ from fastai.callback.core import Callback, CancelFitException, CancelValidExcept
 from fastai.callback.fp16 import MixedPrecision
 
 # %% auto #0
-__all__ = ['TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'batch_no', 'FiniteLossCB',
-           'diverged_message', 'StopAfterCB', 'EpochLineCB']
+__all__ = ['TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'stop_requested', 'batch_no', 'current_lr',
+           'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB']
 
 # %% ../nbs/04c_control.ipynb #90c051ac
 class TrainingDiverged(RuntimeError):
     "Training stopped at a non-finite loss or non-finite weights; the message names the model, epoch and batch and what to try"
 
+# %% ../nbs/04c_control.ipynb #688dc1e8
 class TrainingInterrupted(RuntimeError):
     "Training stopped by Ctrl-C or SIGTERM, after saving a checkpoint to resume from"
 
@@ -45,12 +46,20 @@ def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
         for s,h in old.items(): signal.signal(s, h)
         _STOP['signal'] = None
 
+# %% ../nbs/04c_control.ipynb #45a07f7a
+def stop_requested() -> str|None:
+    "The name of the signal that asked training to stop (`stop_on_signals`), or None"
+    return _STOP['signal']
+
 # %% ../nbs/04c_control.ipynb #1c850465
 def batch_no(learn) -> int:
     "1-based number of the current training batch in its epoch (counting the batches a resumed epoch skipped)"
     return learn.iter + getattr(learn, 'iter_offset', 0) + 1
 
-def _lr(learn): return float(learn.opt.hypers[-1]['lr'])
+# %% ../nbs/04c_control.ipynb #9a498b9e
+def current_lr(learn) -> float:
+    "The learning rate of `learn`'s optimizer now (one-cycle changes it every step)"
+    return float(learn.opt.hypers[-1]['lr'])
 
 # %% ../nbs/04c_control.ipynb #44d8e548
 class FiniteLossCB(Callback):
@@ -102,5 +111,5 @@ class EpochLineCB(Callback):
         if self.epoch < getattr(self.learn, 'resume_epoch', 0): return
         rec = [None if v is None else float(v) for v in (self.learn.final_record or [])]
         losses = ', '.join(f'{k} loss {v:.4f}' for k,v in zip(('train', 'valid'), rec) if v is not None)
-        print(f"{self.model_name} epoch {self.epoch+1}/{self.n_epoch}: {losses}, lr {_lr(self.learn):.3g}, {time.perf_counter()-self.t0:.1f} s",
+        print(f"{self.model_name} epoch {self.epoch+1}/{self.n_epoch}: {losses}, lr {current_lr(self.learn):.3g}, {time.perf_counter()-self.t0:.1f} s",
               flush=True)

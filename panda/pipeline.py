@@ -151,12 +151,13 @@ def from_run(cls:Pipeline, out, # a `panda_train` output folder (its run.json na
     f = out/'run.json'
     if not f.is_file(): raise FileNotFoundError(f"No run.json in {str(out)!r}: pass a folder panda_train wrote, or its checkpoints.")
     rec = json.loads(f.read_text())
-    if rec.get('status') != 'finished' or 'sampler' not in rec:
-        raise ValueError(f"The run in {str(out)!r} has not finished (status {rec.get('status')!r}): resume it with panda_train --resume {out}.")
+    if rec.get('status', 'finished') != 'finished' or 'sampler' not in rec:  # records before resumable runs have no status
+        raise ValueError(f"The run in {str(out)!r} has not finished (status {rec.get('status')!r}): resume it with panda_train --resume {out}, "
+                         f"or sample its checkpoints.")
     s = rec['sampler']
     ckpts = [out/Path(m['checkpoint']).name for m in rec['models'].values()]
     return cls.from_checkpoints(ckpts, device, ifnone(use_ema, s['weights'] == 'ema'),
-                                defaults=dict(sampler=s['method'], steps=s['n_steps'], eta=s['eta'], precision=rec['precision']))
+                                defaults=dict(sampler=s['method'], steps=s['n_steps'], eta=s['eta'], precision=rec.get('precision', 'fp32')))
 
 # %% ../nbs/05a_pipeline.ipynb #d2c5d8fe
 PRETRAINED_FORMAT = 'panda-pipeline-v1'

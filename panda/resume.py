@@ -14,7 +14,7 @@ from fastai.torch_core import to_device
 from .core import atomic_file
 from .checkpoint import save_checkpoint
 from .learner import EMACB, unwrap_model
-from .control import _STOP, stop_fit, batch_no, _lr, diverged_message, TrainingDiverged, TrainingInterrupted
+from .control import stop_requested, stop_fit, batch_no, current_lr, diverged_message, TrainingDiverged, TrainingInterrupted
 
 # %% auto #0
 __all__ = ['train_state', 'CheckpointCB', 'write_csv', 'plot_log', 'ResumeCB']
@@ -94,7 +94,7 @@ class CheckpointCB(Callback):
         if self.img_size is None: self.img_size = self.learn.grid.size if self.learn.grid is not None else tuple(self.xb[0].shape[-2:])
     def after_batch(self):
         if not self.training: return
-        stop = _STOP['signal']
+        stop = stop_requested()
         if stop or (self.every and self.learn.train_iter % self.every == 0):
             self._save(train_state(self.learn, self.epoch, batch_no(self.learn), self.dl_state, self.rows))
         if stop: stop_fit(self.learn, TrainingInterrupted(f"{self.fname.stem}: stopped by {stop} at epoch {self.epoch+1}, batch "
@@ -104,7 +104,7 @@ class CheckpointCB(Callback):
         self.epochs_done = self.epoch+1
         rec = self.learn.final_record if getattr(self.learn, 'recorder', None) is not None else []
         val = lambda i: float(rec[i]) if len(rec) > i and rec[i] is not None else None
-        self.rows.append(dict(epoch=self.epoch+1, train_loss=val(0), valid_loss=val(1), lr=_lr(self.learn),
+        self.rows.append(dict(epoch=self.epoch+1, train_loss=val(0), valid_loss=val(1), lr=current_lr(self.learn),
                               time_s=round(time.perf_counter()-self.t_epoch, 3)))
         self._save(train_state(self.learn, self.epoch+1, 0, _dl_state(self.dls.train), self.rows))
         if self.log: write_csv(self.rows, self.log_csv)

@@ -8,15 +8,16 @@ For each prediction target (eps, the paper's; v) it trains one model with the `c
 deterministic DDIM-50 (and, with `--samplers ddim ddpm`, the 1000-step ancestral sampler), and records colourfulness,
 SWD against the greyscale training images, and the time. Results: `results.json` (device, date, commit, command) in `--out`.
 """
-import argparse, datetime, json, os, platform, sys, time
+import argparse, os, time
 from pathlib import Path
-import torch
-import panda
 from panda.core import as_uint8, write_json
-from panda.cli import train_run, sample_run, load_images
+from panda.config import RunConfig
+from panda.cli import train_run
+from panda.sample import save_image_grid
+from panda.pipeline import Pipeline
 from panda.metrics import colourfulness, swd
-from panda.bench import git_commit
 from panda.measure import device_info
+from panda.report import real_images, run_meta
 
 def main():
     ap = argparse.ArgumentParser()
@@ -25,21 +26,21 @@ def main():
     ap.add_argument('--samplers', nargs='+', default=['ddim'])  # 'ddpm' too: 1000 steps, ~20x the time
     a = ap.parse_args()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    real = as_uint8(load_images(None, 32, grey=True))
-    rec = dict(meta=dict(command=' '.join(['python', *sys.argv]), date=datetime.datetime.now().isoformat(timespec='seconds'),
-                         commit=git_commit(Path(panda.__file__).parent), device=device_info('cpu'), host=platform.node(),
-                         epochs=a.epochs, n=a.n, real_colourfulness=colourfulness(real)), runs={})
+    real = real_images(grey=True)
+    rec = dict(meta=run_meta(device=device_info('cpu'), epochs=a.epochs, n=a.n, real_colourfulness=colourfulness(real)), runs={})
     for pred in a.predictions:
         run = out/f'ddpm_{pred}'
         t0, c0 = time.time(), os.times().user
-        train_run(method='ddpm', grey=True, prediction=pred, epochs=a.epochs, out=run, n_samples=16, sampler='ddim',
-                  sample_steps=50, device='cpu', progress=False)
+        train_run(RunConfig(method='ddpm', grey=True, prediction=pred, epochs=a.epochs, out=run, n_samples=16, sampler='ddim',
+                            sample_steps=50, device='cpu'), progress=False)
         train_s, train_user = time.time()-t0, os.times().user-c0
         for weights in ('raw', 'ema'):
+            pipe = Pipeline.from_checkpoints([run/'ddpm.pt'], use_ema=weights == 'ema', device='cpu')
             for sampler in a.samplers:
                 t0 = time.time()
-                x = sample_run(run/'ddpm.pt', run/f'samples_{weights}_{sampler}.png', n=a.n, method=sampler, steps=50,
-                               bs=a.n, device='cpu', ema=weights == 'ema', progress=False)
+                x = pipe(a.n, seed=0, sampler=sampler, steps=50, eta=0., bs=a.n, precision='fp32')
+                save_image_grid(x[:256], run/f'samples_{weights}_{sampler}.png')
+                x = as_uint8(x)
                 r = dict(prediction=pred, weights=weights, sampler=sampler if sampler == 'ddpm' else 'ddim50-eta0',
                          colourfulness=colourfulness(x), swd=swd(x, real[:a.n])['swd_mean'], sample_s=round(time.time()-t0, 1),
                          train_s=round(train_s, 1), train_user_s=round(train_user, 1))

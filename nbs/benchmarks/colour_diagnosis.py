@@ -4,16 +4,18 @@ the predicted x0 and how far the per-channel mean of the predicted noise is from
     python nbs/benchmarks/colour_diagnosis.py > nbs/benchmarks/results/colour_check/diagnosis.json
 """
 import torch, json
-from panda.sample import load_eps, sample
+from panda.sample import sample
+from panda.pipeline import Pipeline
 from panda.core import as_uint8
 from panda.metrics import colourfulness
 from panda.ddpm import predict_x0
 torch.set_num_threads(2)
 res = {}
 for pred in ('eps', 'v'):
-    eps_fn, sched, size = load_eps(f'nbs/benchmarks/results/colour_check/ddpm_{pred}/ddpm.pt')
-    for name, kw in {'ddim50 clip': dict(method='ddim', n_steps=50, clip=True), 'ddim50 no clip': dict(method='ddim', n_steps=50, clip=False),
-                     'ddim50 eta1 clip': dict(method='ddim', n_steps=50, eta=1., clip=True)}.items():
+    pipe = Pipeline.from_checkpoints(f'nbs/benchmarks/results/colour_check/ddpm_{pred}/ddpm.pt')  # EMA weights where stored
+    eps_fn, sched, size = pipe.eps_fn(), pipe.sched, pipe.size
+    for name, kw in {'ddim50 clip': dict(sampler='ddim', n_steps=50, clip=True), 'ddim50 no clip': dict(sampler='ddim', n_steps=50, clip=False),
+                     'ddim50 eta1 clip': dict(sampler='ddim', n_steps=50, eta=1., clip=True)}.items():
         x = sample(eps_fn, 64, size, sched, bs=64, seed=0, progress=False, **kw)
         res[f'{pred} {name}'] = round(colourfulness(as_uint8(x)), 4)
     # the x0 predicted at t = T-1 from pure noise: its chroma (per-pixel |R-G|+|G-B| in [-1,1] units /2)

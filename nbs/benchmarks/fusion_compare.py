@@ -12,53 +12,42 @@ and user). Writes `DEST/fusion.csv`, `fusion.json` (with the per-column and per-
 `seam_heatmaps.png`: for each model set and rule, the mean |gradient| at each column (and row) of the generated images
 divided by the real images', 1 meaning as in the data.
 """
-import sys, json, time, os, datetime, subprocess
+import sys
 from pathlib import Path
-import numpy as np, torch, pandas as pd
-from panda.core import write_json, atomic_file
-from panda.cli import load_images, sample_run
+import numpy as np, pandas as pd
+from panda.core import write_json, atomic_file, as_uint8
 from panda.sample import FUSIONS
-from panda.train import load_checkpoint
-from panda.metrics import seam_ratio, seam_profile, swd, fid_kid, colourfulness
+from panda.pipeline import Pipeline
+from panda.measure import Timer
+from panda.metrics import seam_profile
+from panda.report import real_images, quality, run_meta, save_figure
 
 def measure(dest, n, sets):
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     rows, profiles = [], {}
     for name, run_dir in sets.items():
-        run_dir = Path(run_dir)
-        files = ['shared.pt'] if (run_dir/'shared.pt').is_file() else ['model_l.pt', 'model_r.pt']
-        run = json.loads((run_dir/'run.json').read_text()); sm = run['sampler']
-        size = run['recipe']['size']
-        real = torch.from_numpy(load_images(None, size)).permute(0, 3, 1, 2).contiguous()
-        ridx = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:n]
+        pipe = Pipeline.from_run(run_dir)                 # the run's checkpoints and sampler: DDIM-25, eta 1, EMA, its precision
+        size, grid = pipe.size[0], pipe.grid
+        real = real_images(size=size)
         profiles[f'real {size}'] = dict(x=seam_profile(real).tolist(), y=seam_profile(real, 'y').tolist())
-        info = load_checkpoint(run_dir/files[0])[1]
-        grid = info['grid']
         for rule in FUSIONS:
-            if getattr(FUSIONS[rule], 'shift', None) and (info['method'] != 'shared' or info['cond'] != 'none'): continue
-            t0, c0 = time.perf_counter(), os.times()
-            x = sample_run([str(run_dir/f) for f in files], out=str(dest/'tmp.png'), n=n, method=sm['method'], steps=sm['n_steps'],
-                           eta=sm['eta'], seed=0, precision=run['precision'], ema=sm['weights'] == 'ema', progress=False, fusion=rule)
-            wall, user = time.perf_counter()-t0, os.times().user-c0.user
-            fk = fid_kid(x, real)
-            rows.append(dict(models=name, fusion=rule, seam_ratio=seam_ratio(x, real, grid=grid), swd=swd(x, real[ridx])['swd_mean'],
-                             fid=fk['fid'], kid=fk['kid_mean'], colourfulness=colourfulness(x), s_per_image=wall/n, user_s_per_image=user/n))
+            if getattr(FUSIONS[rule], 'shift', None) and (pipe.method != 'shared' or pipe.info.get('cond') != 'none'): continue
+            with Timer() as tm: x = as_uint8(pipe(n, seed=0, fusion=rule))
+            q = quality(x, real, grid=grid, fid=True)
+            rows.append(dict(models=name, fusion=rule, seam_ratio=q['seam_ratio_layout'], swd=q['swd'], fid=q['fid'], kid=q['kid'],
+                             colourfulness=q['colourfulness'], s_per_image=tm.elapsed/n, user_s_per_image=tm.user/n))
             profiles[f'{name} | {rule}'] = dict(x=seam_profile(x).tolist(), y=seam_profile(x, 'y').tolist(), seams=list(map(list, grid.seams)),
                                                real=f'real {size}')
             print(rows[-1], flush=True)
-    (dest/'tmp.png').unlink(missing_ok=True)
     df = pd.DataFrame(rows)
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(sys.argv), commit=commit, n=n,
-                threads=torch.get_num_threads(), real='592 embedded emoji faces at each run size', torch=torch.__version__,
-                sets={k: str(v) for k, v in sets.items()})
+    meta = run_meta(n=n, real='592 embedded emoji faces at each run size', sets={k: str(v) for k, v in sets.items()})
     write_json(dict(meta=meta, rows=rows, profiles=profiles), dest/'fusion.json')
     with atomic_file(dest/'fusion.csv', 'w') as f: df.to_csv(f, index=False)
     heatmaps(profiles, dest/'seam_heatmaps.png')
     print(df.to_string())
 
 def heatmaps(profiles, path):
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     keys = [k for k in profiles if not k.startswith('real')]
     names = list(dict.fromkeys(k.split(' | ')[0] for k in keys))
     fig, axs = plt.subplots(2, len(names), figsize=(6*len(names), 5.5), squeeze=False)
@@ -73,8 +62,7 @@ def heatmaps(profiles, path):
             axs[i, j].set_xlabel(('column x' if a == 'x' else 'row y') + ' (gradient to the previous one); dotted: window edges')
             axs[i, j].set_title(f'{nm}: |grad| generated / real', fontsize=10)
     fig.colorbar(im, ax=axs, shrink=0.6)
-    with atomic_file(path) as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches='tight')
 
 if __name__ == '__main__':
     dest, n, *sets = sys.argv[1:]

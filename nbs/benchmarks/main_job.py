@@ -18,20 +18,20 @@ recipes should be compared by.
 import sys, subprocess, json, datetime, time
 from pathlib import Path
 import numpy as np, torch
-from panda.core import write_json
-from panda.cli import load_images
-from panda.sample import load_image_grid
-from panda.cli import sample_run
-from panda.metrics import fid_kid, swd, colourfulness
+from panda.core import write_json, as_uint8
+from panda.sample import load_image_grid, save_image_grid
+from panda.pipeline import Pipeline
+from panda.metrics import swd
+from panda.report import real_images, quality
 
 def grid_quality(fake, size=32, n_real_subsets=10, seed=0):
-    real = torch.from_numpy(load_images(None, size)).permute(0,3,1,2).contiguous()
-    fk = fid_kid(fake, real)
+    real = real_images(size=size)
+    q = quality(fake, real, fid=True)
     gen = torch.Generator().manual_seed(seed)
     swds = [swd(fake, real[torch.randperm(len(real), generator=gen)[:len(fake)]], seed=i)['swd_mean'] for i in range(n_real_subsets)]
-    return dict(n_fake=len(fake), n_real=len(real), fid=fk['fid'], kid=fk['kid_mean'], kid_std=fk['kid_std'],
+    return dict(n_fake=len(fake), n_real=len(real), fid=q['fid'], kid=q['kid'], kid_std=q['kid_std'],
                 swd=float(np.mean(swds)), swd_sd_over_real_subsets=float(np.std(swds)),
-                colourfulness=colourfulness(fake), colourfulness_real=colourfulness(real))
+                colourfulness=q['colourfulness'], colourfulness_real=q['colourfulness_real'])
 
 def evaluate(src):
     src = Path(src)
@@ -43,21 +43,19 @@ def evaluate(src):
     return q
 
 def seeds(out, n=5):
-    out = Path(out); run = json.load(open(out/'run.json'))
-    sm = run['sampler']
-    ckpts = [m['checkpoint'] for m in run['models'].values()]
-    ckpts = [c if Path(c).is_file() else str(out/Path(c).name) for c in ckpts]
+    out = Path(out); run = json.loads((out/'run.json').read_text())
+    sm = run['sampler']                                   # for the grid's size and the record; the pipeline samples as the run did
+    pipe = Pipeline.from_run(out)
     grids = []
     for seed in range(n):
         t = time.time()
-        imgs = sample_run(ckpts, out=str(out/f'grid_seed{seed}.png'), n=sm['n'], method=sm['method'], steps=sm['n_steps'],
-                          eta=sm['eta'], seed=seed, precision=run.get('precision', 'fp32'), ema=sm.get('weights', 'raw') == 'ema',
-                          progress=False)
-        q = grid_quality(imgs); q.update(seed=seed, sample_seconds=round(time.time()-t, 1)); grids.append(q)
+        x = pipe(sm['n'], seed=seed)
+        save_image_grid(x, out/f'grid_seed{seed}.png')
+        q = grid_quality(as_uint8(x)); q.update(seed=seed, sample_seconds=round(time.time()-t, 1)); grids.append(q)
         print(seed, {k: round(q[k], 3) for k in ('fid', 'kid', 'swd', 'colourfulness')}, flush=True)
     summary = {f'{k}_{f.__name__}': float(f([g[k] for g in grids])) for k in ('fid', 'kid', 'swd', 'colourfulness') for f in (np.mean, np.std)}
     res = dict(source=str(out), date=datetime.datetime.now().isoformat(timespec='seconds'), n_grids=n, sampler=sm,
-               precision=run.get('precision', 'fp32'), **summary, grids=grids)
+               precision=pipe.defaults['precision'], **summary, grids=grids)
     write_json(res, out/'quality_seeds.json')
     print(json.dumps(summary, indent=1))
     return res

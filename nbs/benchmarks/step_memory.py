@@ -5,11 +5,12 @@
 Measured with `panda.measure.MemoryProbe` (CPU: torch profiler allocation records + resident tensors; CUDA: torch's
 allocator), one Adam step after a first one (so the optimizer state exists), fp32, batch 32.
 """
-import argparse, contextlib, datetime, platform, time
+import argparse, contextlib, time
 import torch
 from panda.unet import make_unet
-from panda.train import paper_adam, eps_loss
+from panda.learner import paper_adam, eps_loss
 from panda.measure import MemoryProbe, device_info
+from panda.report import run_meta
 
 def step(m, opt, x, t, eps, probe=None):
     ph = probe.phase if probe is not None else (lambda n: contextlib.nullcontext())
@@ -34,8 +35,8 @@ def measure(preset, H, W, bs, dev):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--device', default='cpu'); a = ap.parse_args()
     dev = torch.device(a.device)
-    print(f"# {datetime.datetime.now().isoformat(timespec='seconds')} {platform.node()} {device_info(dev)['name']} "
-          f"torch {torch.__version__}; command: python nbs/benchmarks/step_memory.py --device {a.device}")
+    m = run_meta()
+    print(f"# {m['date']} {m['host']} {device_info(dev)['name']} torch {m['torch']}; command: {m['command']}; commit {m['commit']}")
     res = {}
     for preset, size, window in (('paper', (64, 64), (64, 48)), ('tiny', (32, 32), (32, 24))):
         for name, (H, W) in (('full', size), ('window', window)):

@@ -20,18 +20,13 @@ a killed sweep continues where it stopped. At the end: `steps.png` (FID, KID, SW
 1000-step DDPM as a dotted line) and `samples.png` (the first 8 images of every row, one row of pictures per sampler and
 step count). Run nothing else heavy meanwhile: the times are the measurement.
 """
-import sys, json, time, os, datetime, subprocess, argparse
+import json, argparse
 from pathlib import Path
-import numpy as np, torch, pandas as pd
-from panda.core import write_json, atomic_file
-from panda.cli import load_images, sample_run
-from panda.train import load_checkpoint
-from panda.metrics import seam_ratio, swd, fid_kid
-
-def _files(run_dir):
-    for fs in (['ddpm.pt'], ['shared.pt'], ['model_l.pt', 'model_r.pt']):
-        if all((run_dir/f).is_file() for f in fs): return fs
-    raise FileNotFoundError(f"{run_dir} holds no ddpm.pt, shared.pt or model_l.pt/model_r.pt: give the folder of a finished panda_train run.")
+import numpy as np, pandas as pd
+from panda.core import write_json, atomic_file, as_uint8
+from panda.pipeline import Pipeline
+from panda.measure import Timer
+from panda.report import real_images, quality, run_meta, save_figure
 
 def _key(r): return (r['sampler'], r['method'], int(r['steps']), float(r['eta']), int(r.get('seed', 0)))
 
@@ -42,41 +37,31 @@ def sweep(dest, n, sets, steps=(10, 20, 50, 100, 250), etas=(0.,), seeds=(0,)):
     if old and old['meta']['n'] != n: raise ValueError(f"{dest} holds a sweep of n={old['meta']['n']} images, not {n}: give another DEST.")
     rows = old['rows'] if old else []
     done = {_key(r) for r in rows}
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(sys.argv), commit=commit, n=n,
-                threads=torch.get_num_threads(), torch=torch.__version__, real='592 embedded emoji faces at each run size',
-                sets={**(old['meta']['sets'] if old else {}), **{k: str(v) for k, v in sets.items()}})  # every set in DEST
+    meta = run_meta(n=n, real='592 embedded emoji faces at each run size',
+                    sets={**(old['meta']['sets'] if old else {}), **{k: str(v) for k, v in sets.items()}})  # every set in DEST
     meta['started'] = old['meta'].get('started', old['meta']['date']) if old else meta['date']
     meta['commands'] = (old['meta'].get('commands', [old['meta']['command']]) if old else []) + [meta['command']]  # every invocation
     runs = {name: (Path(spec.split(':')[0]), spec.split(':')[1] if ':' in spec else 'uniform') for name, spec in sets.items()}
-    infos = {name: load_checkpoint(run_dir/_files(run_dir)[0])[1] for name, (run_dir, _) in runs.items()}
-    ref_grid = next((i['grid'] for i in infos.values() if i['method'] != 'ddpm'), None)  # plain DDPM's seams: where windows would put them
+    pipes = {name: Pipeline.from_run(run_dir) for name, (run_dir, _) in runs.items()}  # every run checked before any work
+    ref_grid = next((p.grid for p in pipes.values() if p.method != 'ddpm'), None)  # plain DDPM's seams: where windows would put them
     for name, (run_dir, fusion) in runs.items():
-        files, info = _files(run_dir), infos[name]
-        run = json.loads((run_dir/'run.json').read_text())
-        windowed = info['method'] != 'ddpm'
-        grid = info['grid'] if windowed else ref_grid
-        size = run['recipe']['size']
-        real = torch.from_numpy(load_images(None, size)).permute(0, 3, 1, 2).contiguous()
-        ridx = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:min(n, 256)]
+        pipe = pipes[name]
+        windowed = pipe.method != 'ddpm'
+        grid = pipe.grid if windowed else ref_grid
+        real = real_images(size=pipe.size[0])
         todo = [(m, k, e, sd) for sd in seeds for m, k, e in [('ddpm', 1000, 1.)]*(sd == 0) + [('ddim', s, e) for e in etas for s in steps]]
         for method, k, eta, seed in todo:
             if (name, method, k, eta, seed) in done: continue
-            t0, c0 = time.perf_counter(), os.times()
-            x = sample_run([str(run_dir/f) for f in files], out=str(dest/'previews'/'tmp.png'), n=n, method=method, steps=k, eta=eta,
-                           seed=seed, precision=run['precision'], ema=run['sampler']['weights'] == 'ema', progress=False,
-                           fusion=fusion if windowed else None)
-            wall, user = time.perf_counter()-t0, os.times().user-c0.user
-            fk = fid_kid(x, real)
-            row = dict(sampler=name, method=method, steps=k, eta=eta, seed=seed, fusion=fusion if windowed else None, fid=fk['fid'],
-                       kid=fk['kid_mean'], kid_std=fk['kid_std'], swd=swd(x, real[ridx])['swd_mean'],
-                       seam_ratio=seam_ratio(x, real, grid=grid) if grid is not None else None,
-                       s_per_image=wall/n, user_s_per_image=user/n, run=str(run_dir), precision=run['precision'], commit=commit)
+            with Timer() as tm: x = as_uint8(pipe(n, seed=seed, sampler=method, steps=k, eta=eta, fusion=fusion if windowed else None))
+            q = quality(x, real, grid=grid, fid=True, swd_n=256)
+            row = dict(sampler=name, method=method, steps=k, eta=eta, seed=seed, fusion=fusion if windowed else None, fid=q['fid'],
+                       kid=q['kid'], kid_std=q['kid_std'], swd=q['swd'], seam_ratio=q['seam_ratio_layout'] if grid is not None else None,
+                       s_per_image=tm.elapsed/n, user_s_per_image=tm.user/n, run=str(run_dir), precision=pipe.defaults['precision'],
+                       commit=meta['commit'])
             if seed == 0: np.save(dest/'previews'/f'{name}_{method}{k}_eta{eta:g}.npy', x[:8].numpy())
             rows.append(row); done.add(_key(row))
             _write(dest, meta, rows)
             print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    (dest/'previews'/'tmp.png').unlink(missing_ok=True)
     df = _write(dest, meta, rows)
     plot(df, dest/'steps.png'); previews(df, dest)
     print(df.drop(columns=['run', 'commit'], errors='ignore').to_string())
@@ -94,7 +79,7 @@ def _write(dest, meta, rows):
 
 def plot(df, path):
     "FID, KID, SWD and seam ratio against steps (seed 0), with the spread over seeds as error bars where there are several"
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     spread = df.groupby(['sampler', 'method', 'steps', 'eta']).filter(lambda g: len(g) > 1)
     df = df[df.seed == 0]
     cols = [('fid', 'FID (lower is better)'), ('kid', 'KID'), ('swd', 'SWD'), ('seam_ratio', 'seam ratio (1: as in the data)')]
@@ -112,12 +97,11 @@ def plot(df, path):
         ax.set_xscale('log'); ax.set_xlabel('sampling steps'); ax.set_title(title, fontsize=10)
     fig.legend(*axs[0].get_legend_handles_labels(), fontsize=7, loc='lower center', ncol=5, frameon=False)
     fig.tight_layout(rect=(0, 0.16, 1, 1))
-    with atomic_file(path) as f: fig.savefig(f, format='png', dpi=80)
-    plt.close(fig)
+    save_figure(fig, path)
 
 def previews(df, dest):
     "One line of 8 images for each row of the sweep (seed 0), labelled with the sampler, steps and FID"
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     df = df[df.seed == 0]
     fig, axs = plt.subplots(len(df), 1, figsize=(5.2, 0.62*len(df)), squeeze=False)
     for ax, r in zip(axs[:, 0], df.itertuples()):
@@ -126,8 +110,7 @@ def previews(df, dest):
         ax.set_ylabel(f'{r.sampler}\n{r.method.upper()} {r.steps}' + (f' eta {r.eta:g}' if r.method == 'ddim' else '') + f'\nFID {r.fid:.0f}',
                       rotation=0, ha='right', va='center', fontsize=6)
     fig.subplots_adjust(left=0.2, right=0.99, top=0.995, bottom=0.005, hspace=0.08)
-    with atomic_file(dest/'samples.png') as f: fig.savefig(f, format='png', dpi=80)
-    plt.close(fig)
+    save_figure(fig, dest/'samples.png')
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

@@ -14,55 +14,50 @@ and of the real faces at 64x64 (edges at 16, 32, 48), and their ratio; SWD of 64
 (the trained canvas whole; the wide one's left, middle and right 64 columns), so that one sees whether every part of the
 wide canvas looks like the training images; FID/KID of the 64x64 samples and of the wide canvas's crops.
 """
-import sys, json, datetime, time, os
+import sys, json
 from pathlib import Path
-import numpy as np, torch
-from panda.core import write_json, atomic_file
-from panda.cli import load_images, sample_run
-from panda.metrics import seam_score, seam_profile, swd, fid_kid, colourfulness
+import torch
+from panda.core import write_json, as_uint8
+from panda.tiling import TileGrid
+from panda.pipeline import Pipeline
+from panda.measure import Timer
+from panda.metrics import seam_score, seam_profile, colourfulness
+from panda.report import real_images, quality, run_meta, save_figure
 
 def measure(out, dest, n=256):
     out, dest = Path(out), Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    run = json.load(open(out/'run.json')); sm = run['sampler']
-    kw = dict(n=n, method=sm['method'], steps=sm['n_steps'], eta=sm['eta'], seed=0, precision=run['precision'],
-              ema=sm['weights'] == 'ema', progress=False, bs=64)
-    real = torch.from_numpy(load_images(None, 64)).permute(0, 3, 1, 2).contiguous()
+    run = json.loads((out/'run.json').read_text())           # for the record: the run's sampler and how it was trained
+    pipe = Pipeline.from_run(out)                             # its checkpoint, sampler, precision and EMA choice
+    real = real_images(size=64)
+    wide = TileGrid((64, 128), (1, 8), (1, 2), pipe.grid.stride)   # `panda_sample --canvas 64x128 --grid 1x8 --window 1x2`
     sets, times = {}, {}
-    for name, lay in (('64x64', {}), ('64x128', dict(canvas='64x128', grid='1x8', window='1x2'))):
-        t0, c0 = time.perf_counter(), os.times()
-        sets[name] = sample_run([str(out/'shared.pt')], out=str(dest/f'tmp_{name}.png'), **kw, **lay)
-        times[name] = dict(wall_s=round(time.perf_counter()-t0, 1), user_s=round(os.times().user-c0.user, 1))
-        (dest/f'tmp_{name}.png').unlink()
+    for name, layout in (('64x64', None), ('64x128', wide)):
+        with Timer() as tm: sets[name] = as_uint8(pipe(n, seed=0, bs=64, layout=layout))
+        times[name] = dict(wall_s=round(tm.elapsed, 1), user_s=round(tm.user, 1))
     edges = lambda w: tuple(range(16, w, 16))
     res = dict(real_seam_score=seam_score(real, xs=edges(64)))
-    gen = torch.Generator().manual_seed(0)
-    ridx = torch.randperm(len(real), generator=gen)[:n]
     for name, imgs in sets.items():
         s = seam_score(imgs, xs=edges(imgs.shape[-1]))
         crops = {'whole': imgs} if imgs.shape[-1] == 64 else {'left': imgs[..., :64], 'middle': imgs[..., 32:96], 'right': imgs[..., 64:]}
-        q = {}
-        for c, x in crops.items():
-            x = x.contiguous(); fk = fid_kid(x, real)
-            q[c] = dict(swd=swd(x, real[ridx[:len(x)]])['swd_mean'], fid=fk['fid'], kid=fk['kid_mean'], colourfulness=colourfulness(x))
+        q = {c: quality(x.contiguous(), real, fid=True) for c, x in crops.items()}
+        q = {c: {k: v[k] for k in ('swd', 'fid', 'kid', 'colourfulness')} for c, v in q.items()}
         res[name] = dict(seam_score=s, seam_ratio=s/res['real_seam_score'], seam_edges=list(edges(imgs.shape[-1])), crops=q,
                          sample_time=times[name], n=len(imgs))
         print(name, json.dumps(res[name]), flush=True)
-    res.update(real_colourfulness=colourfulness(real), n_real=len(real), checkpoint=str(out/'shared.pt'), sampler=sm,
-               precision=run['precision'], trained=dict(tiling=run['tiling'], shared=run['shared'], recipe=run['recipe']),
-               date=datetime.datetime.now().isoformat(timespec='seconds'), command=' '.join(sys.argv))
+    res.update(real_colourfulness=colourfulness(real), n_real=len(real), checkpoint=str(out/'shared.pt'), sampler=run['sampler'],
+               precision=run['precision'], trained=dict(tiling=run['tiling'], shared=run['shared'], recipe=run['recipe']), **run_meta())
     write_json(res, dest/'quality.json')
     figures(sets, real, dest)
     return res
 
 def figures(sets, real, dest):
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     from torchvision.utils import make_grid
     fig, axs = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw=dict(width_ratios=[1, 2]))
     for ax, (name, imgs) in zip(axs, sets.items()):
         ax.imshow(make_grid(imgs[:16], nrow=2 if imgs.shape[-1] == 128 else 4, pad_value=255).permute(1, 2, 0).numpy())
         ax.set_title(f'{name} canvas, 64x32 windows every 16 px'); ax.axis('off')
-    with atomic_file(dest/'canvas.png') as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
-    plt.close(fig)
+    save_figure(fig, dest/'canvas.png', bbox_inches='tight')
     fig, ax = plt.subplots(figsize=(10, 3))
     real2 = torch.cat([real, real.roll(1, 0)], -1)  # two real faces side by side: the reference profile over 128 columns
     for name, imgs, ls in (('real faces (two side by side)', real2, '-'), ('trained canvas 64x64', sets['64x64'], '--'),
@@ -70,8 +65,7 @@ def figures(sets, real, dest):
         ax.plot(seam_profile(imgs).numpy(), ls, label=name)
     for x in range(16, 128, 16): ax.axvline(x, color='grey', ls=':', lw=1)
     ax.set_xlabel('column x (gradient between x-1 and x); dotted: window edges'); ax.set_ylabel('mean |grad|'); ax.legend(fontsize=8)
-    with atomic_file(dest/'seams.png') as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
-    plt.close(fig)
+    save_figure(fig, dest/'seams.png', bbox_inches='tight')
 
 if __name__ == '__main__':
     out, dest, *rest = sys.argv[1:]

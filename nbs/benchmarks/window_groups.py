@@ -11,7 +11,7 @@ The reference is one 64x64 window batch: the same UNet on a (BS, 3, 64, 64) batc
 same images for the same seed (checked, up to float summation order), the image chunks too. Writes `DEST/window_groups.json`, `.csv`
 and `.png` (peak memory against time); `--plot` only redraws the figure from the csv.
 """
-import sys, json, time, os, datetime, subprocess
+import sys
 from pathlib import Path
 import torch, pandas as pd
 from fastai.torch_core import set_seed
@@ -19,7 +19,8 @@ from panda.core import write_json, atomic_file
 from panda.tiling import TileGrid
 from panda.shared import make_shared_unet
 from panda.sample import WindowedEps, FullEps, sample
-from panda.measure import MemoryProbe, GiB
+from panda.measure import MemoryProbe, Timer
+from panda.report import run_meta, save_figure
 
 BS, STEPS, CANVAS, WIN = 8, 2, 256, 64
 
@@ -31,28 +32,23 @@ def run(dest):
         for p in model.parameters(): p.add_(torch.randn_like(p)*0.02)  # the zero-initialised output layer would predict 0
     grid = TileGrid(CANVAS, (CANVAS//(WIN//2),)*2, (2, 2))
     rows, ref = [], None
-    one = lambda: sample(FullEps(model), BS, WIN, method='ddim', n_steps=50, max_steps=STEPS, bs=BS, progress=False)
+    one = lambda: sample(FullEps(model), BS, WIN, sampler='ddim', n_steps=50, max_steps=STEPS, bs=BS, progress=False)
     with MemoryProbe('cpu', resident=[model], label='one 64x64 window batch') as mp: one()
-    t0, c0 = time.perf_counter(), os.times(); one()
+    with Timer('cpu') as tm: one()
     rows.append(dict(choice=f'one {WIN}x{WIN} window batch (reference)', group=None, image_chunk=BS, peak_gib=mp.result['peak_gib'],
-                     wall_s=time.perf_counter()-t0, user_s=os.times().user-c0.user, max_abs_diff=None))
+                     wall_s=tm.elapsed, user_s=tm.user, max_abs_diff=None))
     for group, chunk in ((1, BS), (7, BS), (49, BS), (1, BS//2), (49, BS//2)):
         eps = WindowedEps(model, grid, group=group)
-        go = lambda: sample(eps, BS, CANVAS, method='ddim', n_steps=50, max_steps=STEPS, eta=1., seed=0, bs=chunk, progress=False)
+        go = lambda: sample(eps, BS, CANVAS, sampler='ddim', n_steps=50, max_steps=STEPS, eta=1., seed=0, bs=chunk, progress=False)
         with MemoryProbe('cpu', resident=[model], label=f'group {group}, chunk {chunk}') as mp: x = go()
-        t0, c0 = time.perf_counter(), os.times()
-        go()  # timed again without the profiler, whose allocation records slow the measured run
-        wall, user = time.perf_counter() - t0, os.times().user - c0.user
+        with Timer('cpu') as tm: go()  # timed again without the profiler, whose allocation records slow the measured run
         if ref is None: ref = x
         diff = float((x - ref).abs().max())  # every image draws its own noise (`image_generators`): chunks give the same images
         rows.append(dict(choice=f'{group} window{"s"*(group>1)} at a time, images in chunks of {chunk}', group=group, image_chunk=chunk,
-                         peak_gib=mp.result['peak_gib'], wall_s=wall, user_s=user, max_abs_diff=diff))
+                         peak_gib=mp.result['peak_gib'], wall_s=tm.elapsed, user_s=tm.user, max_abs_diff=diff))
         print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    meta = dict(date=datetime.datetime.now().isoformat(timespec='seconds'), device='cpu', threads=torch.get_num_threads(),
-                commit=commit, command=' '.join(sys.argv), canvas=CANVAS, window=WIN, n_windows=grid.n_windows, bs=BS,
-                steps=STEPS, unet='tiny', torch=torch.__version__)
+    meta = run_meta(device='cpu', canvas=CANVAS, window=WIN, n_windows=grid.n_windows, bs=BS, steps=STEPS, unet='tiny')
     write_json(dict(meta=meta, rows=rows), dest/'window_groups.json')
     with atomic_file(dest/'window_groups.csv', 'w') as f: df.to_csv(f, index=False)
     plot(dest)
@@ -60,7 +56,7 @@ def run(dest):
 
 def plot(dest):
     "`DEST/window_groups.png`: peak tensor memory against wall time per choice, the one-window-batch reference dotted"
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     dest = Path(dest); df = pd.read_csv(dest/'window_groups.csv')
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     ref, rows = df.iloc[0], df.iloc[1:]
@@ -72,8 +68,7 @@ def plot(dest):
     ax.set_yscale('log'); ax.set_xlabel('wall time of the steps (s, CPU)'); ax.set_ylabel('peak tensor memory (GiB)')
     ax.set_title(f'{CANVAS}x{CANVAS} canvas through {WIN}x{WIN} windows: windows per call, image chunks', fontsize=9)
     ax.legend(fontsize=8, loc='upper left'); fig.tight_layout()
-    with atomic_file(dest/'window_groups.png') as f: fig.savefig(f, format='png', dpi=90)
-    plt.close(fig)
+    save_figure(fig, dest/'window_groups.png', dpi=90)
 
 if __name__ == '__main__':
     if sys.argv[2:] == ['--plot']: plot(sys.argv[1])  # redraw the figure from the recorded csv
