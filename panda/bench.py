@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import call_parse
 from fastcore.basics import ifnone
-from fastai.torch_core import set_seed
 import panda
 from .core import GiB, get_device, write_json, check_out_dir, atomic_file, save_npz_atomic, as_uint8
 from .tiling import TileGrid
@@ -18,7 +17,8 @@ from .core import check_precision, precision_dtype
 from .ddpm import check_prediction
 from .data import get_dls, load_images
 from .fit import train_models
-from .sample import sample, FullEps, WindowedEps, as_eps_model
+from .sample import sample
+from .pipeline import Pipeline
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
 from .report import git_commit, real_images, fid_columns, quality
 from .shared import check_cond
@@ -88,11 +88,7 @@ def _sample_modes(method):
     "Sampling modes measured, the one that generates first: a shared model's windows run as one batch by default"
     return {'ddpm': ['full'], 'panda': ['one_window', 'both_windows'], 'shared': ['all_windows', 'one_window']}[method]
 
-def _eps_fn(mode, models, grid):
-    if mode == 'full': return FullEps(models[0])
-    return WindowedEps(models, grid, batched=mode in ('both_windows', 'all_windows'))
-
-def _to(models, dev): return [m.to(dev) for m in models]
+def _batched(mode): return mode in ('both_windows', 'all_windows')  # the windows of a step in one batch
 
 def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec`)
                  images:np.ndarray, # uint8 training images (N, H, W, 3) at the benchmark size
@@ -112,11 +108,11 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
                             prediction=cfg['prediction'], shared=shared,
                             seed=seed, progress=progress,
                             cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at'])])
-    models = [as_eps_model(r['ema_model'] if cfg['ema'] else r['model'], sched, cfg['prediction'])  # the EMA when kept
-              for r in runs]
+    pipe = Pipeline([r['ema_model'] if cfg['ema'] else r['model'] for r in runs], grid, sched, cfg['prediction'], size=size,  # the EMA when kept
+                    weights='ema' if cfg['ema'] else 'raw')
     step_ms = [r['cbs'][0].summary['median']*1000 for r in runs]
     probes = [r['cbs'][1].result for r in runs]
-    row = dict(method=method, n_models=len(models), train_steps_per_model=steps, precision=cfg['precision'],
+    row = dict(method=method, n_models=len(pipe.models), train_steps_per_model=steps, precision=cfg['precision'],
                layout='full image' if grid is None else f"{grid.grid[0]}x{grid.grid[1]} tiles, {grid.window[0]}x{grid.window[1]} windows",
                n_windows=1 if grid is None else grid.n_windows,
                window_area=1. if grid is None else grid.window_size[0]*grid.window_size[1]/(size*size),
@@ -136,11 +132,10 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     for mode in _sample_modes(method):
         try:
             reset_memory(dev)
-            ms = _to(models, dev)
-            eps_fn = _eps_fn(mode, ms, grid)
+            eps_fn = pipe.to(dev).eps_fn(batched=_batched(mode))
             if dev.type == 'cuda': sample(eps_fn, n_mem, size, sched, max_steps=1, **skw)   # warm-up: kernels, cuDNN autotuning
             reset_memory(dev)
-            with MemoryProbe(dev, resident=ms, label=f'sample {mode}') as probe, \
+            with MemoryProbe(dev, resident=pipe.models, label=f'sample {mode}') as probe, \
                  MemoryMeter(dev, nvml_baseline=nvml_baseline) as meter:
                 sample(eps_fn, n_mem, size, sched, max_steps=cfg['mem_steps'], **skw)
             sample(eps_fn, n_mem, size, sched, max_steps=1, **skw)                           # warm-up for the timing
@@ -150,18 +145,18 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
             warnings.warn(f"Sampling mode {mode!r} failed and is left out of the table: {row[f'sample_{mode}_error']}")
             continue
         finally:
-            eps_fn = None; _to(models, 'cpu'); reset_memory(dev)
+            eps_fn = None; pipe.to('cpu'); reset_memory(dev)
         row[f'sample_alloc_{mode}_gib'] = probe.result['peak_gib']
         row[f'sample_nvml_{mode}_gib'] = meter.result['nvml_process_gib']
         row[f'sample_ms_per_image_step_{mode}'] = tm.elapsed*1000/n_mem/cfg['mem_steps']
     mode = _sample_modes(method)[0]
     row.update(sample_mode=mode, sample_bs=n_mem, sample_alloc_gib=row.get(f'sample_alloc_{mode}_gib', math.nan),
                sample_nvml_gib=row.get(f'sample_nvml_{mode}_gib', math.nan))
-    eps_fn = _eps_fn(mode, _to(models, dev), grid)
+    eps_fn = pipe.to(dev).eps_fn(batched=_batched(mode))
     reset_memory(dev)
     with Timer(dev) as tm: x0 = sample(eps_fn, cfg['n_samples'], size, sched, seed=seed, **{**skw, 'progress': progress})
     row['sample_s_per_image'] = tm.elapsed/cfg['n_samples']
-    _to(models, 'cpu'); reset_memory(dev)
+    pipe.to('cpu'); reset_memory(dev)
     return row, as_uint8(x0)
 
 # %% ../nbs/09_bench.ipynb #17d5233b
@@ -174,6 +169,7 @@ def save_samples(x:torch.Tensor, out, name:str, chunk:int=1024):
         files.append(fn.name)
     return files
 
+# %% ../nbs/09_bench.ipynb #cbde8b0d
 def load_samples(out, name:str):
     "The uint8 samples saved by `save_samples`, concatenated"
     files = sorted(Path(out).glob(f'{name}_*.npz'), key=lambda p: int(p.stem.rsplit('_', 1)[1]))
@@ -189,6 +185,7 @@ def ratios_to_ddpm(df:pd.DataFrame, cols=RATIO_COLS):
     cols = [c for c in cols if c in df]
     return df[cols].astype(float)/df.loc['DDPM', cols].astype(float)
 
+# %% ../nbs/09_bench.ipynb #90825e6c
 def ratios(df:pd.DataFrame, row:str='PANDA'):
     "The ratio `row`/DDPM of every numeric column (empty where either row is missing)"
     r = ratios_to_ddpm(df, list(df.select_dtypes('number').columns))
@@ -220,6 +217,7 @@ def write_results(out, df:pd.DataFrame, meta:dict):
                     ratios_to_ddpm=json.loads(ratios_to_ddpm(df).to_json(orient='index')),
                     table1=json.loads(t1.to_json(orient='index'))), out/'results.json')
 
+# %% ../nbs/09_bench.ipynb #b3dfe97d
 def _plain_cfg(cfg): return json.loads(json.dumps(cfg, default=list))  # tuples as lists, as JSON stores them
 
 def _kept_rows(out, cfg, rows):
@@ -286,6 +284,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
                       f"eps-prediction with few steps (see 09_bench); train longer, or predict v (--prediction v).")
     return df
 
+# %% ../nbs/09_bench.ipynb #546a0bb4
 COLOUR_LIMIT = 0.1  # the main job's greyscale run: 0.034 (data 0); eps-models that failed: 0.57
 
 def colour_gaps(df:pd.DataFrame, # benchmark rows with `colourfulness` and `colourfulness_real`
