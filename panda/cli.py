@@ -11,7 +11,7 @@ import torch
 from fastcore.script import call_parse, Param
 from fastcore.meta import delegates
 from fastai.torch_core import set_seed
-from .core import get_device, write_json, check_out_dir, save_npz_atomic, as_uint8, check_precision, resolve_precision
+from .core import get_device, write_json, check_out_dir, save_npz_atomic, as_uint8, check_precision, resolve_precision, clean_temps
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule, check_sampler
 from .data import load_images, get_dls
@@ -47,6 +47,7 @@ def run_record(out, name:str='run.json') -> dict|None:
 def check_run_dir(out, resume:bool=False, force:bool=False, record:str='run.json'):
     "Refuse to mix a new run with a run already in `out` (unless `force`, which removes its files); for `resume`, the run to continue"
     out = Path(out)
+    if out.is_dir(): clean_temps(out)  # what writers killed mid-write (kill -9) left behind
     rec, files = run_record(out, record), run_files(out)
     if resume:
         if rec is None: raise ValueError(f"Nothing to resume in {str(out)!r}: it holds no {record}. Start the run with --out {out}.")

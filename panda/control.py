@@ -5,15 +5,15 @@
 # %% ../nbs/04c_control.ipynb #5b792809
 from __future__ import annotations
 from pathlib import Path
-import time, contextlib, signal, threading
+import os, time, contextlib, signal, threading
 import torch
 from fastcore.basics import noop
 from fastai.callback.core import Callback, CancelFitException, CancelValidException
 from fastai.callback.fp16 import MixedPrecision
 
 # %% auto #0
-__all__ = ['TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'stop_requested', 'batch_no', 'current_lr',
-           'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB']
+__all__ = ['TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'stop_requested', 'forward_signals',
+           'batch_no', 'current_lr', 'FiniteLossCB', 'diverged_message', 'StopAfterCB', 'EpochLineCB']
 
 # %% ../nbs/04c_control.ipynb #90c051ac
 class TrainingDiverged(RuntimeError):
@@ -30,13 +30,16 @@ def stop_fit(learn, err:Exception):
     raise CancelFitException()
 
 # %% ../nbs/04c_control.ipynb #65018ee1
-_STOP = {'signal': None}  # set by `stop_on_signals`' handler, read by `CheckpointCB` after every training batch
+_STOP = {'signal': None, 'forward': []}  # the signal, set by `stop_on_signals`' handler and read by `CheckpointCB`; pids it is passed on to
 
 @contextlib.contextmanager
 def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
     "In the block, a first Ctrl-C (or SIGTERM) asks training to stop after the current batch with a checkpoint; a second stops at once"
     if threading.current_thread() is not threading.main_thread(): yield; return
     def handler(signum, frame):
+        for pid in _STOP['forward']:  # the run's worker processes stop as this one does
+            try: os.kill(pid, signum)
+            except ProcessLookupError: pass
         if _STOP['signal'] is not None: raise KeyboardInterrupt
         _STOP['signal'] = signal.Signals(signum).name
     old = {s: signal.signal(s, handler) for s in signals}
@@ -50,6 +53,14 @@ def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
 def stop_requested() -> str|None:
     "The name of the signal that asked training to stop (`stop_on_signals`), or None"
     return _STOP['signal']
+
+# %% ../nbs/04c_control.ipynb #0ae9ea26
+@contextlib.contextmanager
+def forward_signals(pids):
+    "In the block, a signal caught by `stop_on_signals` is passed on to the processes `pids` as well"
+    _STOP['forward'] = list(pids)
+    try: yield
+    finally: _STOP['forward'] = []
 
 # %% ../nbs/04c_control.ipynb #1c850465
 def batch_no(learn) -> int:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_core.ipynb #9d6b6dae
 from __future__ import annotations
-import json, os
+import json, os, tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePath
 import numpy as np, torch
@@ -12,9 +12,9 @@ from PIL import Image
 from fastcore.xtras import atomic_save
 
 # %% auto #0
-__all__ = ['GiB', 'PRECISIONS', 'as_device', 'get_device', 'sync', 'atomic_file', 'save_npz_atomic', 'write_json',
-           'check_out_dir', 'plain', 'to_float', 'as_uint8', 'square_resize', 'resize_images', 'check_precision',
-           'native_bf16', 'resolve_precision', 'precision_dtype']
+__all__ = ['GiB', 'TMP_MARK', 'PRECISIONS', 'as_device', 'get_device', 'sync', 'atomic_file', 'clean_temps', 'save_npz_atomic',
+           'write_json', 'check_out_dir', 'plain', 'to_float', 'as_uint8', 'square_resize', 'resize_images',
+           'check_precision', 'native_bf16', 'resolve_precision', 'precision_dtype']
 
 # %% ../nbs/00a_core.ipynb #b61d158d
 GiB = 2**30
@@ -39,14 +39,39 @@ def sync(device:str|torch.device|None=None):
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
 # %% ../nbs/00a_core.ipynb #dcd0d0bb
+TMP_MARK = '.panda-tmp-'  # in the names of `atomic_file`'s temporary files: `.<name>.panda-tmp-<pid>-<random>tmp`
+
 def _get_umask():
     m = os.umask(0); os.umask(m); return m
 
 @contextmanager
 def atomic_file(path, mode:str='wb'):
     "Write `path` atomically (fastcore's `atomic_save`: a temporary file renamed into place), readable as the umask allows"
-    with atomic_save(path, mode) as f: yield f
+    path, tmp = Path(path), None
+    try:
+        with atomic_save(path, mode, prefix=f'.{path.name}{TMP_MARK}{os.getpid()}-') as f:
+            tmp = Path(f.name)
+            yield f
+    except BaseException:  # a failed write or a failed rename: its temporary file goes too
+        if tmp is not None: tmp.unlink(missing_ok=True)
+        raise
     os.chmod(path, 0o666 & ~_get_umask())  # not the 0o600 of a bare temporary file
+
+# %% ../nbs/00a_core.ipynb #75f06ad9
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # another user's process
+    return True
+
+def clean_temps(folder) -> list:
+    "Remove the temporary files of `atomic_file` in `folder` whose writer no longer runs; returns their paths"
+    gone = []
+    for p in Path(folder).glob(f'.*{TMP_MARK}*'):
+        try: pid = int(p.name.split(TMP_MARK, 1)[1].split('-', 1)[0])
+        except ValueError: continue
+        if p.is_file() and not _alive(pid): p.unlink(missing_ok=True); gone.append(p)
+    return gone
 
 # %% ../nbs/00a_core.ipynb #1b9409aa
 def save_npz_atomic(dest, # path of the `.npz` file to (over)write
@@ -72,8 +97,8 @@ def check_out_dir(path) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path/'.panda_write_test', 'w') as f: f.write('ok')
-        (path/'.panda_write_test').unlink()
+        fd, probe = tempfile.mkstemp(prefix='.panda_write_test_', dir=path)  # a name of its own: processes check one folder at once
+        os.close(fd); os.unlink(probe)
     except OSError as e:
         raise PermissionError(f"Cannot write to the output folder {str(path)!r} ({e.strerror or e}): choose a folder you "
                               f"can write to (e.g. --out ./panda_out) or fix its permissions.") from None

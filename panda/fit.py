@@ -4,7 +4,7 @@
 
 # %% ../nbs/04e_fit.ipynb #4cbbcb70
 from __future__ import annotations
-import math, os, time, contextlib, pickle
+import math, os, time, contextlib, pickle, threading
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 import torch
@@ -18,7 +18,7 @@ from .shared import SharedUNet
 from .checkpoint import read_checkpoint, load_checkpoint
 from .learner import paper_adam, method_learners, window_names, EMACB
 from .distrib import dist_info, data_parallel
-from .control import stop_on_signals, FiniteLossCB, StopAfterCB, EpochLineCB
+from .control import stop_on_signals, forward_signals, FiniteLossCB, StopAfterCB, EpochLineCB
 from .resume import CheckpointCB, ResumeCB
 
 # %% auto #0
@@ -140,6 +140,14 @@ def _finished_ema(ckpt, ema):
     return load_checkpoint(ckpt, use_ema=True)[0].requires_grad_(False).eval()
 
 # %% ../nbs/04e_fit.ipynb #d2265f2c
+def _worker_start(parent:int):
+    "Start of a worker: a process group of its own, and an exit within half a second of its parent's death, however it died"
+    if hasattr(os, 'setpgrp'): os.setpgrp()  # a terminal's Ctrl-C reaches the parent, which passes it on (`forward_signals`)
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os._exit(1)  # orphaned (a `kill -9` of the parent): nothing to save for, the checkpoints are on disk
+    threading.Thread(target=watch, daemon=True).start()
+
 def _train_window(job):
     "Worker of `_train_in_processes`: train window `w`'s model with `threads` threads"
     dls, grid, unet, seed, learn_kw, fit_kw, w, threads = job
@@ -160,4 +168,11 @@ def _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, workers, window
     print(f"Training {', '.join(names)} in {workers} processes, {threads} thread{'s'*(threads>1)} each")
     ctx = torch.multiprocessing.get_context('spawn')
     jobs = [(dls, grid, unet, seed, learn_kw, fit_kw, w, threads) for w in windows]
-    with ProcessPoolExecutor(workers, mp_context=ctx) as ex: return list(ex.map(_train_window, jobs))
+    ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),))
+    try:
+        results = ex.map(_train_window, jobs)
+        with forward_signals([p.pid for p in ex._processes.values()]): return list(results)
+    except KeyboardInterrupt:  # a second Ctrl-C or SIGTERM: every worker stops at once
+        for p in list(ex._processes.values()): p.kill()
+        raise
+    finally: ex.shutdown(wait=True, cancel_futures=True)  # a first signal: each worker ends with its checkpoint
