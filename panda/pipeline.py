@@ -56,7 +56,7 @@ class Pipeline:
 
 # %% ../nbs/05a_pipeline.ipynb #196179e5
 def _shared_layout(info, trained, layout, cond):
-    "The layout a shared model is sampled on: its own, or `layout` where the model's conditioning can provide it"
+    "`layout` for a shared model trained on `trained`, if its windows are the same size and its conditioning `cond` can place them there"
     path = info.get('path', 'the shared model')
     if layout.window_size != trained.window_size:
         raise ValueError(f"{str(path)!r} was trained on {trained.window_size[0]}x{trained.window_size[1]} windows; the layout "
