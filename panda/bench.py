@@ -10,23 +10,26 @@ import numpy as np, pandas as pd, torch
 from fastcore.script import call_parse
 from fastcore.basics import ifnone
 import panda
-from .core import GiB, get_device, write_json, check_out_dir, atomic_file, save_npz_atomic, as_uint8
+from .core import GiB, get_device, write_json, check_out_dir, atomic_file, save_npz_atomic, as_uint8, run_cli, console
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule
 from .core import check_precision, precision_dtype
-from .ddpm import check_prediction
+from .ddpm import check_prediction, check_sampler
+from .config import check_whole, check_positive, check_size
 from .data import get_dls, load_images
 from .fit import train_models
 from .sample import sample
 from .pipeline import Pipeline
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
 from .report import git_commit, real_images, fid_columns, quality
+from .metrics import inception_weights
 from .shared import check_cond
 
 # %% auto #0
-__all__ = ['PAPER_TABLE', 'SCALES', 'SHARED_LAYOUTS', 'RATIO_COLS', 'COLOUR_LIMIT', 'bench_config', 'row_spec', 'bench_method',
-           'save_samples', 'load_samples', 'ratios_to_ddpm', 'ratios', 'table1', 'write_results', 'run_bench',
-           'colour_gaps', 'plot_ratios', 'fid_for_run', 'panda_bench']
+__all__ = ['PAPER_TABLE', 'SCALES', 'SHARED_LAYOUTS', 'RATIO_COLS', 'COLOUR_LIMIT', 'panda_bench_main', 'bench_config',
+           'row_spec', 'bench_method', 'save_samples', 'load_samples', 'ratios_to_ddpm', 'ratios', 'table1',
+           'write_results', 'fid_weights', 'check_bench_out', 'run_bench', 'colour_gaps', 'plot_ratios', 'fid_for_run',
+           'panda_bench']
 
 # %% ../nbs/09_bench.ipynb #3ee4f078
 PAPER_TABLE = pd.DataFrame({  # the paper's Table 1, its "GB" read as GiB (nvidia-smi's MiB/1024), unscaled
@@ -49,15 +52,23 @@ SCALES = {
 
 def bench_config(scale:str='smoke', **overrides):
     "The benchmark configuration of `scale` with `overrides` (None values ignored), checked"
-    if scale not in SCALES: raise ValueError(f"Unknown scale {scale!r}: choose one of {list(SCALES)}.")
+    if scale not in SCALES: raise ValueError(f"--scale {scale!r} is not a benchmark scale: choose one of {', '.join(SCALES)} "
+                                             "(smoke: seconds on a CPU; cpu: minutes; gpu: one GPU; paper: the full protocol).")
     unknown = set(overrides) - set(SCALES[scale])
     if unknown: raise ValueError(f"Unknown benchmark settings {sorted(unknown)}: allowed are {sorted(SCALES[scale])}.")
     cfg = {**SCALES[scale], 'scale': scale, **{k:v for k,v in overrides.items() if v is not None}}
+    check_whole(**{k: cfg[k] for k in ('train_steps', 'epochs', 'n_samples', 'size', 'sample_steps', 'bs', 'sample_bs', 'n_warmup', 'mem_steps')})
+    if cfg['train_steps'] is None and cfg['epochs'] is None: raise ValueError("Give --train_steps (or epochs): how long each model trains.")
+    check_positive(lr=cfg['lr'])
     check_precision(cfg['precision'])
-    if cfg['sampler'] not in ('ddpm', 'ddim'): raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {cfg['sampler']!r}.")
+    check_sampler(cfg['sampler'], cfg['sample_steps'], cfg['eta'], names=('sampler', 'sample_steps', 'eta'))
     check_prediction(cfg['prediction'])
-    if cfg['train_steps'] is not None and not cfg['probe_at'] < cfg['train_steps']:
-        raise ValueError(f"probe_at={cfg['probe_at']} must be a batch the run trains (< train_steps={cfg['train_steps']}).")
+    if cfg['ema'] and not 0 < cfg['ema'] < 1:  # None, False or 0: the raw weights
+        raise ValueError(f"--ema must be in [0, 1), the decay of the weights' moving average (0: sample the raw weights; "
+                         f"the paper's 0.9999), got {cfg['ema']}.")
+    if cfg['train_steps'] is not None and not cfg['n_warmup'] < cfg['train_steps']:
+        raise ValueError(f"--train_steps {cfg['train_steps']} leaves no step to time after the {cfg['n_warmup']} warm-up steps of "
+                         f"--scale {scale}: use --train_steps {cfg['n_warmup']+1} or more.")
     if not cfg['probe_at'] < cfg['n_warmup']:
         raise ValueError(f"probe_at={cfg['probe_at']} must be a warm-up batch (< n_warmup={cfg['n_warmup']}): the probed "
                          "batch is slowed down by the profiler and must not be timed.")
@@ -67,19 +78,28 @@ def bench_config(scale:str='smoke', **overrides):
 SHARED_LAYOUTS = {'strips': dict(grid=(1,4), window=(1,2)), '2d': dict(grid=(4,4), window=(2,2))}
 
 def row_spec(name:str, # 'DDPM', 'PANDA' or 'shared-<layout>-<cond>-g<gamma>', e.g. 'shared-2d-coords-g0.1'
-             size:int): # image side in pixels
+             size:int, # image side in pixels
+             unet=None): # the UNet (preset name or dict): check that the row's windows fit it at `size`; None: not checked
     "The method, layout (`TileGrid`) and shared-model settings of benchmark row `name`"
-    if name.lower() == 'ddpm': return dict(name='DDPM', method='ddpm', grid=None, shared=None)
-    if name.lower() == 'panda': return dict(name='PANDA', method='panda', grid=TileGrid.strips(size), shared=None)
-    parts = name.split('-')
-    ok = len(parts) == 4 and parts[0] == 'shared' and parts[1] in SHARED_LAYOUTS and parts[3].startswith('g')
-    try: gamma = float(parts[3][1:]) if ok else None
-    except ValueError: ok = False
-    if not ok: raise ValueError(f"Unknown benchmark row {name!r}: use 'DDPM', 'PANDA' or 'shared-<layout>-<cond>-g<gamma>' with "
-                                f"layout one of {list(SHARED_LAYOUTS)}, e.g. 'shared-strips-coords-g0' or 'shared-2d-none-g0.1'.")
-    check_cond(parts[2])
-    if not 0 <= gamma <= 1: raise ValueError(f"Row {name!r}: gamma must be in [0, 1], got {gamma}.")
-    return dict(name=name, method='shared', grid=TileGrid(size, **SHARED_LAYOUTS[parts[1]]), shared=dict(cond=parts[2], gamma=gamma))
+    lay, shared = {}, None
+    if name.lower() in ('ddpm', 'panda'): name, method = name.upper(), name.lower()
+    else:
+        parts = name.split('-')
+        ok = len(parts) == 4 and parts[0] == 'shared' and parts[1] in SHARED_LAYOUTS and parts[3].startswith('g')
+        try: gamma = float(parts[3][1:]) if ok else None
+        except ValueError: ok = False
+        if not ok: raise ValueError(f"Unknown benchmark row {name!r} (--rows): use DDPM, PANDA or shared-<layout>-<cond>-g<gamma> with "
+                                    f"layout {' or '.join(SHARED_LAYOUTS)}, cond coords or none and gamma in [0, 1], "
+                                    f"e.g. --rows DDPM,PANDA,shared-strips-coords-g0,shared-2d-none-g0.1.")
+        try: check_cond(parts[2])
+        except ValueError as e: raise ValueError(f"Row {name!r} (--rows): {e}") from None
+        if not 0 <= gamma <= 1: raise ValueError(f"Row {name!r} (--rows): gamma must be in [0, 1], got {gamma}.")
+        method, lay, shared = 'shared', SHARED_LAYOUTS[parts[1]], dict(cond=parts[2], gamma=gamma)
+    if unet is not None:  # the size every window must have for the UNet, before any work
+        try: check_size(size, method, unet, **{k: f"{v[0]}x{v[1]}" for k,v in lay.items()})
+        except ValueError as e: raise ValueError(f"Row {name}: {e}") from None
+    grid = None if method == 'ddpm' else TileGrid.strips(size) if method == 'panda' else TileGrid(size, **lay)
+    return dict(name=name, method=method, grid=grid, shared=shared)
 
 def _slug(name): return name.lower()  # sample files: samples_<slug>_<k>.npz (samples_ddpm_0.npz, samples_panda_0.npz as before)
 
@@ -217,6 +237,26 @@ def write_results(out, df:pd.DataFrame, meta:dict):
                     ratios_to_ddpm=json.loads(ratios_to_ddpm(df).to_json(orient='index')),
                     table1=json.loads(t1.to_json(orient='index'))), out/'results.json')
 
+# %% ../nbs/09_bench.ipynb #56317b50
+def fid_weights(weights_path=None, # --weights; None: `$PANDA_INCEPTION_WEIGHTS` or the caches (`panda.metrics.inception_weights`)
+                fid:bool|str=True): # True: FID must be computed; 'auto': when weights are found; False: not at all
+    "The InceptionV3 weights FID will use, found before any work: a clear error where FID needs weights that are not there"
+    if fid not in (True, False, 'auto'): raise ValueError(f"fid must be True, False or 'auto', got {fid!r}.")
+    if fid is True or (fid and (weights_path or os.environ.get('PANDA_INCEPTION_WEIGHTS'))): return inception_weights(weights_path)
+    return weights_path
+
+# %% ../nbs/09_bench.ipynb #cd14d97a
+def check_bench_out(out, # --out
+                    results:bool=False): # it must hold a benchmark's results already (--fid_only)
+    "`out` as the folder of a benchmark's results, made if needed: a clear error for a file, an unwritable place or, with `results`, no results"
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a folder: give the folder for the benchmark's results, e.g. --out bench_out.")
+    if results and not all((out/f).is_file() for f in ('results.json', 'results.csv')):
+        raise FileNotFoundError(f"--fid_only: {str(out)!r} holds no benchmark results (no results.json/results.csv): run the "
+                                f"benchmark into it first (panda_bench --out {out} --fid no), then panda_bench --out {out} --fid_only.")
+    return check_out_dir(out)
+
 # %% ../nbs/09_bench.ipynb #b3dfe97d
 def _plain_cfg(cfg): return json.loads(json.dumps(cfg, default=list))  # tuples as lists, as JSON stores them
 
@@ -243,14 +283,18 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
               fresh:bool=False, # run every row again; else rows already in `out` from the same configuration are kept
               **overrides): # overrides of the scale's configuration
     "Benchmark plain DDPM, PANDA and shared-model rows with the same UNet and recipe; writes the results after every row and returns them"
-    cfg = bench_config(scale, **overrides)
-    rows = [row_spec(r, cfg['size'])['name'] for r in ([rows] if isinstance(rows, str) else rows)]  # checked before any work
-    if len(set(rows)) != len(rows): raise ValueError(f"rows {rows} name a row twice.")
+    cfg = bench_config(scale, **overrides)  # every setting, row and folder checked before any work
+    rows = [row_spec(r, cfg['size'], cfg['unet'])['name'] for r in ([rows] if isinstance(rows, str) else rows)]
+    if not rows: raise ValueError("--rows names no row: give one or more, e.g. --rows DDPM,PANDA.")
+    if len(set(rows)) != len(rows): raise ValueError(f"--rows {','.join(rows)} names a row twice: give each row once.")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"--seed must be a whole number in 0..{2**32-1}, got {seed!r}.")
     dev = get_device(device)
-    images = load_images(data, cfg['size'], grey=cfg['grey'])
-    out = check_out_dir(out)
-    real = as_uint8(images)
+    weights_path = fid_weights(weights_path, fid)
+    out = check_bench_out(out)
     done, old_meta = ({}, None) if fresh else _kept_rows(out, cfg, rows)
+    images = load_images(data, cfg['size'], grey=cfg['grey'])
+    real = as_uint8(images)
     t_start,c_start = time.time(),os.times()
     commit, date = git_commit(Path(panda.__file__).parent), datetime.datetime.now().isoformat(timespec='seconds')  # of the code that runs
     baseline = None
@@ -308,18 +352,20 @@ def fid_for_run(out, data:str|None=None, weights_path=None, device=None,
                 redo:bool=False, # compute it again for rows that have it
                 rows=None): # only these rows, in this order; None: every row of the run
     "Compute FID/KID for the samples of every row of a run in `out` that has none yet, and add them to its results files"
-    out = Path(out)
+    out = check_bench_out(out, results=True)  # the run, the rows, the device and the weights before any work
     res = json.loads((out/'results.json').read_text())
-    size = res['meta']['config']['size']
-    real = real_images(data, size, grey=res['meta']['config'].get('grey', False))
     df = pd.read_csv(out/'results.csv', index_col=0)
-    meta = {**res['meta'], 'fid_computed': dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
-                                                 device=str(device or 'auto'), commit=git_commit(Path(panda.__file__).parent))}
-    n_want = res['meta']['config']['n_samples']
     if rows is not None:
         rows = [rows] if isinstance(rows, str) else list(rows)
         unknown = [r for r in rows if r not in df.index]
-        if unknown: raise ValueError(f"rows {unknown} are not in the run in {str(out)!r}, whose rows are {list(df.index)}.")
+        if unknown: raise ValueError(f"--rows {','.join(unknown)}: not in the run in {str(out)!r}, whose rows are {','.join(df.index)}.")
+    get_device(device)
+    weights_path = fid_weights(weights_path, True)
+    size = res['meta']['config']['size']
+    real = real_images(data, size, grey=res['meta']['config'].get('grey', False))
+    meta = {**res['meta'], 'fid_computed': dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
+                                                 device=str(device or 'auto'), commit=git_commit(Path(panda.__file__).parent))}
+    n_want = res['meta']['config']['n_samples']
     for name in (df.index if rows is None else rows):
         if not redo and 'fid' in df and df.loc[name, 'fid'] == df.loc[name, 'fid']: continue  # has its FID already
         try: fake = load_samples(out, f'samples_{_slug(name)}')
@@ -354,16 +400,22 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 prediction:str=None, # override: the network predicts 'eps' (every scale's default) or 'v'
                 rows:str=None, # comma-separated rows: DDPM, PANDA, shared-<strips|2d>-<coords|none>-g<gamma>; default DDPM,PANDA (with --fid_only: every row)
                 fresh:bool=False, # run every row again, even those already in --out from the same configuration
-                fid_only:bool=False): # only compute FID/KID for the rows of the run in --out that have none (those of --rows if given)
+                fid_only:bool=False, # only compute FID/KID for the rows of the run in --out that have none (those of --rows if given)
+                debug:bool=False): # show tracebacks of errors
     "Benchmark PANDA against plain DDPM (the paper's Table 1) and write results.csv, results.json, table1.csv"
-    rows = None if rows is None else [r.strip() for r in rows.split(',') if r.strip()]
-    if fid_only: df = fid_for_run(out, data, weights, device, rows=rows)
-    else:
+    def work():
         f = {'auto': 'auto', 'yes': True, 'no': False}.get(fid)
-        if f is None: raise ValueError(f"--fid must be auto, yes or no, got {fid!r}.")
-        df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples, size=size,
-                       precision=precision, sampler=sampler, sample_steps=sample_steps, eta=eta,
-                       ema=None if ema is None else (ema or False), grey=grey or None, prediction=prediction,
-                       rows=rows or ('DDPM', 'PANDA'), fresh=fresh)
-    print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
-    print(f"Results written to {out}")
+        if f is None: raise ValueError(f"--fid must be auto, yes or no, got {fid!r}: e.g. --fid no to skip FID/KID.")
+        rs = None if rows is None else [r.strip() for r in rows.split(',') if r.strip()]
+        if fid_only:
+            if f is False: raise ValueError("--fid_only computes FID/KID, which --fid no turns off: drop one of them.")
+            df = fid_for_run(out, data, weights, device, rows=rs)
+        else: df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples,
+                             size=size, precision=precision, sampler=sampler, sample_steps=sample_steps, eta=eta,
+                             ema=None if ema is None else (ema or False), grey=grey or None, prediction=prediction,
+                             rows=rs or ('DDPM', 'PANDA'), fresh=fresh)
+        print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
+        print(f"Results written to {out}")
+    run_cli(work, 'panda_bench', debug)  # nothing returned: a console script's return value becomes its exit status
+
+panda_bench_main = console(panda_bench)  # the console script: argparse's errors on one line too

@@ -4,6 +4,7 @@
 
 # %% ../nbs/04a_checkpoint.ipynb #cfba9190
 from __future__ import annotations
+import inspect, pickle, re
 from pathlib import Path
 import torch
 from fastcore.basics import ifnone
@@ -14,10 +15,13 @@ from .unet import UNet, unet_config
 from .shared import SharedUNet, check_cond
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint']
+__all__ = ['CKPT_FORMAT', 'CKPT_KEYS', 'save_checkpoint', 'read_checkpoint', 'build_unet', 'load_checkpoint']
 
 # %% ../nbs/04a_checkpoint.ipynb #04871dd5
 CKPT_FORMAT = 'panda-checkpoint-v1'
+CKPT_KEYS = ('format', 'method', 'unet', 'size', 'cond', 'schedule', 'tiling', 'window', 'prediction',
+             'state_dict', 'ema_state_dict', 'ema', 'extra', 'train_state')  # what `save_checkpoint` writes
+_LIMITS = dict(size=2**16, grid=2**10, n_steps=10**6)  # far beyond any run: a forged file cannot make loading allocate without bound
 
 
 def _cpu_state(model):
@@ -51,6 +55,20 @@ def save_checkpoint(path, # file to write (`.pt`)
     with atomic_file(path) as f: torch.save(ckpt, f)
     return path
 
+# %% ../nbs/04a_checkpoint.ipynb #c2799a06
+def _load_error(path, e:Exception) -> str:
+    "The message for `torch.load`'s failure `e` on `path`, without torch's advice to retry with `weights_only=False`"
+    msg = str(e)
+    if isinstance(e, pickle.UnpicklingError) and re.search(r"GLOBAL |Can only |unrecognized function|must be imported", msg):
+        g = re.search(r"GLOBAL (\S+)", msg)
+        return (f"Checkpoint {str(path)!r} holds Python objects{f' ({g[1]})' if g else ''} that a PANDA checkpoint never "
+                f"contains: it was not written by save_checkpoint, or was altered, and was not loaded. Loading it with "
+                f"torch.load(weights_only=False) could run code from it: do that only for a file from a source you trust.")
+    if 'weights_only' in msg:  # keep the unpickler's own words, not torch's advice around them
+        msg = msg.split('WeightsUnpickler error:')[-1].split('Check the documentation')[0].strip() if 'WeightsUnpickler error:' in msg else ''
+    return (f"Cannot read checkpoint {str(path)!r}: it is corrupt, truncated or not a PANDA checkpoint "
+            f"({type(e).__name__}{': '+msg[:200] if msg else ''}). Retrain (a run: --force) or copy it again.")
+
 # %% ../nbs/04a_checkpoint.ipynb #f82d6c12
 def read_checkpoint(path) -> dict:
     "The dict stored in PANDA checkpoint `path`, read without executing code from it (`weights_only`), or a clear error"
@@ -58,12 +76,65 @@ def read_checkpoint(path) -> dict:
     if not path.is_file(): raise FileNotFoundError(f"No checkpoint at {str(path)!r}: check the path (panda_train "
                                                    f"writes them into its output folder as *.pt).")
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot read checkpoint {str(path)!r}: it is corrupt, truncated or not a PANDA checkpoint "
-                         f"({type(e).__name__}: {str(e)[:200]}). Retrain (a run: --force) or copy it again.") from None
+    except Exception as e: raise ValueError(_load_error(path, e)) from None
     if not isinstance(ckpt, dict) or ckpt.get('format') != CKPT_FORMAT:
         raise ValueError(f"{str(path)!r} is not a PANDA checkpoint (format {CKPT_FORMAT}); it cannot be loaded here.")
+    unknown = [k for k in ckpt if k not in CKPT_KEYS]
+    if unknown: raise ValueError(f"Checkpoint {str(path)!r} holds {unknown[0]!r}, which this version of PANDA never writes: it was "
+                                 f"written by another PANDA version; load it with that version.")
     return ckpt
+
+# %% ../nbs/04a_checkpoint.ipynb #2f36fb2d
+def build_unet(cfg:dict, # the UNet's settings, as `UNet.config` gives them
+               state_dict:dict, # its weights
+               where:str, # the file they come from, named in messages
+               weights:str='raw') -> UNet: # which weights these are, named in messages: 'raw' or 'EMA'
+    "A CPU `UNet` of `cfg` holding `state_dict`, built once they are known to fit each other and the weights to be finite"
+    fix = "the file is inconsistent or forged: retrain, or re-save it with save_checkpoint"
+    misfit = lambda why: ValueError(f"Checkpoint {str(where)!r}: its weights do not fit its UNet configuration: {why}; {fix}.")
+    unknown = lambda e: ValueError(f"Checkpoint {str(where)!r} holds a UNet configuration this version of PANDA cannot build ({e}); "
+                                   f"load it with the PANDA version that wrote it.")
+    if not isinstance(state_dict, dict): raise misfit(f"they are a {type(state_dict).__name__}, not a dict of tensors")
+    try: cfg = unet_config(dict(cfg)); n_blocks = len(cfg['ch_mult'])*(2*cfg['n_res']+1) + 2  # n_res a level down, n_res+1 up, 2 mid
+    except (TypeError, ValueError) as e: raise unknown(e) from None
+    if 10*n_blocks > len(state_dict):  # each residual block has 10 tensors or more: no billion modules, even on `meta`
+        raise misfit(f"it has {n_blocks} residual blocks, more than {len(state_dict)} tensors can fill")
+    try:
+        with torch.device('meta'): want = UNet(**cfg).state_dict()  # shapes, no storage: a forged size costs nothing
+    except (TypeError, ValueError, RuntimeError, OverflowError) as e: raise unknown(e) from None
+    for k,v in want.items():
+        if k not in state_dict: raise misfit(f"{k!r} {tuple(v.shape)} is missing")
+        got = state_dict[k]
+        if not (isinstance(got, torch.Tensor) and got.is_floating_point()):
+            raise misfit(f"{k!r} is {got.dtype if isinstance(got, torch.Tensor) else 'a '+type(got).__name__}, not a float tensor")
+        if got.shape != v.shape: raise misfit(f"{k!r} has shape {tuple(got.shape)} in the file but {tuple(v.shape)} in the configuration")
+    extra = [k for k in state_dict if k not in want]
+    if extra: raise misfit(f"the file holds {extra[0]!r}, which the configuration has no place for")
+    bad = {k:n for k,v in state_dict.items() if (n := v.numel() - int(v.isfinite().sum()))}
+    if bad:
+        todo = ("Sample the raw weights instead (--no-use_ema, or use_ema=False) if they are finite; else resume or retrain"
+                if weights.lower() == 'ema' else "Resume or retrain")
+        raise ValueError(f"Checkpoint {str(where)!r}: its {weights} weights hold {sum(bad.values())} non-finite values (inf or NaN) in "
+                         f"{len(bad)} tensor(s), the first {next(iter(bad))!r}; every sample from them would be black. "
+                         f"{todo} from an earlier checkpoint with a lower --lr.")
+    with torch.device('cpu'): net = UNet(**cfg)
+    net.load_state_dict(state_dict)
+    return net
+
+# %% ../nbs/04a_checkpoint.ipynb #a13f1dec
+def _from_config(cls, cfg, key:str, where):
+    "`cls(**cfg)` for the checkpoint's settings `key` ('tiling', 'schedule'), or one clear error naming the file and the key"
+    bad = lambda why: ValueError(f"Checkpoint {str(where)!r}: its {key!r} {why}; the file was written by another PANDA version "
+                                 f"or altered: load it with the version that wrote it, or retrain.")
+    if not isinstance(cfg, dict): raise bad(f"is a {type(cfg).__name__}, not a dict of settings")
+    params = list(inspect.signature(cls).parameters)
+    unknown = [k for k in cfg if k not in params]
+    if unknown: raise bad(f"has the setting {unknown[0]!r}, which {cls.__name__} does not take (it takes {params})")
+    for k,lim in _LIMITS.items():
+        if any(isinstance(v, int) and v > lim for v in (cfg[k] if isinstance(cfg.get(k), (list, tuple)) else [cfg.get(k)])):
+            raise bad(f"has {k}={cfg[k]}, beyond this version's limit of {lim}")
+    try: return cls(**cfg)
+    except (TypeError, ValueError) as e: raise bad(f"cannot be built ({e})") from None
 
 # %% ../nbs/04a_checkpoint.ipynb #c25adbdc
 def load_checkpoint(path, device=None,
@@ -71,34 +142,38 @@ def load_checkpoint(path, device=None,
     "Load a checkpoint written by `save_checkpoint`, without executing code from it: `(model, info)`; `info['weights']` says which"
     path = Path(path)
     ckpt = read_checkpoint(path)
-    try: cfg = unet_config(dict(ckpt['unet']))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"Checkpoint {str(path)!r} holds a UNet configuration this version of PANDA cannot build ({e}); "
-                         f"load it with the PANDA version that wrote it.") from None
-    size, grid = ckpt.get('size'), ckpt.get('tiling')
-    if grid is not None and list(size or []) != list(grid['size']):
-        raise ValueError(f"Checkpoint {str(path)!r} says the image size is {size} but its tiling covers {grid['size']}: "
+    other = "the file was written by another PANDA version or altered: load it with the version that wrote it, or retrain"
+    missing = [k for k in ('method', 'unet', 'size', 'schedule', 'tiling', 'state_dict') if k not in ckpt]
+    if missing: raise ValueError(f"Checkpoint {str(path)!r} lacks {missing}, which save_checkpoint always writes; {other}.")
+    method, size = ckpt['method'], ckpt['size']
+    if method not in ('ddpm', 'panda', 'shared'): raise ValueError(f"Checkpoint {str(path)!r} holds a model of method {method!r}, "
+                                                                    f"not 'ddpm', 'panda' or 'shared'; {other}.")
+    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(type(v) is int and 0 < v <= _LIMITS['size'] for v in size)):
+        raise ValueError(f"Checkpoint {str(path)!r} says the image size is {size!r}, not a (height, width) of at most "
+                         f"{_LIMITS['size']} pixels; {other}.")
+    sched = _from_config(DDPMSchedule, ckpt['schedule'], 'schedule', path)
+    grid = None if ckpt['tiling'] is None else _from_config(TileGrid, ckpt['tiling'], 'tiling', path)
+    if grid is not None and list(size) != list(grid.size):
+        raise ValueError(f"Checkpoint {str(path)!r} says the image size is {size} but its tiling covers {list(grid.size)}: "
                          f"the file is inconsistent; retrain or re-save it with save_checkpoint.")
-    net = UNet(**cfg)
-    if ckpt.get('method') == 'shared':
-        try: model = SharedUNet(net, size, check_cond(ckpt.get('cond')))
-        except ValueError as e:
-            raise ValueError(f"Checkpoint {str(path)!r} holds a shared window model this version cannot condition ({e}); "
-                             f"load it with the PANDA version that wrote it.") from None
-    else: model = net
+    shared_error = lambda e: ValueError(f"Checkpoint {str(path)!r} holds a shared window model this version cannot condition "
+                                        f"({e}); load it with the PANDA version that wrote it.")
+    if method == 'shared':
+        try: check_cond(ckpt.get('cond'))
+        except ValueError as e: raise shared_error(e) from None
     has_ema = ckpt.get('ema_state_dict') is not None
     if use_ema and not has_ema:
         raise ValueError(f"Checkpoint {str(path)!r} was trained without an EMA of its weights: sample its raw weights "
                          f"(--no-use_ema, or use_ema=False), or retrain with an EMA (--ema_decay 0.995).")
-    use_ema = has_ema and use_ema is not False
-    try: net.load_state_dict(ckpt['ema_state_dict' if use_ema else 'state_dict'])
-    except RuntimeError as e:
-        raise ValueError(f"Checkpoint {str(path)!r}: its weights do not fit its UNet configuration ({str(e)[:200]}); "
-                         f"the file is inconsistent, retrain or re-save it.") from None
+    use_ema = has_ema and use_ema is not False  # non-finite EMA weights are refused, never swapped for the raw ones unasked
+    net = build_unet(ckpt['unet'], ckpt['ema_state_dict' if use_ema else 'state_dict'], path, 'EMA' if use_ema else 'raw')
+    if method == 'shared':
+        try: model = SharedUNet(net, size, ckpt['cond'])
+        except ValueError as e: raise shared_error(e) from None
+    else: model = net
     model.to(ifnone(device, 'cpu')).eval()
     info = {k:v for k,v in ckpt.items() if k not in ('state_dict', 'ema_state_dict', 'train_state')}
     info['weights'] = 'ema' if use_ema else 'raw'
     info['prediction'] = ckpt.get('prediction', 'eps')  # checkpoints from before v-prediction predict eps
-    info['sched'] = DDPMSchedule(**ckpt['schedule'])
-    info['grid'] = TileGrid(**ckpt['tiling']) if ckpt['tiling'] is not None else None
+    info['sched'], info['grid'] = sched, grid
     return model, info

@@ -4,64 +4,30 @@
 
 # %% ../nbs/08_cli.ipynb #06b45907
 from __future__ import annotations
-import time, datetime, platform, argparse, sys, math, json
+import time, datetime, platform, argparse, sys, math, json, contextlib
 from dataclasses import replace
 from pathlib import Path
 import torch
 from fastcore.script import call_parse, Param
 from fastcore.meta import delegates
 from fastai.torch_core import set_seed
-from .core import get_device, write_json, check_out_dir, save_npz_atomic, as_uint8, check_precision, resolve_precision, clean_temps
+from .core import (get_device, write_json, check_out_dir, save_npz_atomic, as_uint8, check_precision, resolve_precision, atomic_file,
+                        run_lock, run_cli, console, check_finite_images)
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule, check_sampler
 from .data import load_images, get_dls
 from .distrib import dist_info
-from .control import stop_on_signals, TrainingDiverged, TrainingInterrupted
+from .control import stop_on_signals, TrainingInterrupted
 from .fit import train_models
 from .config import RunConfig, auto_workers, parse_pair, check_whole
+from .rundir import (run_record, window_records, check_run_dir, check_record, new_run_id, config_id, data_fingerprint,
+                          check_same_data, check_out_outside, images_listing)
 from .sample import save_image_grid, save_sequence, get_fusion
 from .pipeline import Pipeline
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'EXIT_USER', 'EXIT_DIVERGED', 'EXIT_INTERRUPTED', 'run_files', 'run_record', 'check_run_dir', 'data_name',
-           'check_valid_split', 'train_run', 'run_cli', 'resume_config', 'flags_of', 'panda_train', 'load_pipeline',
-           'sample_layout', 'panda_sample']
-
-# %% ../nbs/08_cli.ipynb #e5c0ffee
-RUN_FILES = ('run.json', 'run_*.json', '*.pt', '*_log.csv', '*_loss.png', 'samples.png', 'samples.npz')
-
-def run_files(out) -> list:
-    "The files of a run in folder `out` (checkpoints, logs, records, samples)"
-    out = Path(out)
-    return sorted({p for pat in RUN_FILES for p in out.glob(pat)}) if out.is_dir() else []
-
-# %% ../nbs/08_cli.ipynb #3321672c
-def run_record(out, name:str='run.json') -> dict|None:
-    "The run record `out/name`, or None if there is none"
-    p = Path(out)/name
-    if not p.is_file(): return None
-    try: return json.loads(p.read_text())
-    except (OSError, ValueError) as e: raise ValueError(f"Cannot read the run record {str(p)!r} ({e}): move it away, or start again with --force.") from None
-
-# %% ../nbs/08_cli.ipynb #a9b8ff8d
-def check_run_dir(out, resume:bool=False, force:bool=False, record:str='run.json'):
-    "Refuse to mix a new run with a run already in `out` (unless `force`, which removes its files); for `resume`, the run to continue"
-    out = Path(out)
-    if out.is_dir(): clean_temps(out)  # what writers killed mid-write (kill -9) left behind
-    rec, files = run_record(out, record), run_files(out)
-    if resume:
-        if rec is None: raise ValueError(f"Nothing to resume in {str(out)!r}: it holds no {record}. Start the run with --out {out}.")
-        if rec.get('status') == 'finished':
-            raise ValueError(f"The run in {str(out)!r} has finished: nothing to resume. Sample it with panda_sample, or start "
-                             f"again with --force.")
-        return rec
-    if files and not force:
-        what = ('a finished run' if rec and rec.get('status') == 'finished' else 'an unfinished run' if rec else 'files of a run')
-        hint = f"continue it with --resume {out}, " if rec and rec.get('status') != 'finished' else ''
-        raise ValueError(f"{str(out)!r} already holds {what} ({', '.join(p.name for p in files[:4])}{' ...' if len(files) > 4 else ''}): "
-                         f"{hint}choose a fresh --out, or add --force to replace it.")
-    for p in files: p.unlink()
-    return None
+__all__ = ['panda_train_main', 'panda_sample_main', 'data_name', 'check_valid_split', 'train_run', 'resume_config', 'flags_of',
+           'panda_train', 'load_pipeline', 'sample_layout', 'panda_sample']
 
 # %% ../nbs/08_cli.ipynb #f80cd693
 def data_name(data): return str(data) if data is not None else 'embedded emoji faces'
@@ -85,6 +51,22 @@ def _model_record(o:dict) -> dict:
                 final_valid_loss=o['final_valid_loss'], resumed=o['resumed'])
 
 # %% ../nbs/08_cli.ipynb #ff68a04f
+def _start(cfg:RunConfig, out:Path, images, resume:bool, force:bool, rank0:bool) -> dict:
+    "Check the folder (under its lock) and the images; the run's ids and fingerprint, for `run.json` and the checkpoints"
+    own = None if cfg.window_model is None else [cfg.names[cfg.window_model]]
+    rec = (check_run_dir(out, resume, force, cfg.record_name, own, cfg.names) if rank0 else
+           run_record(out, cfg.record_name) if resume else None)
+    fp, listing = data_fingerprint(cfg.data, images)
+    if rec is not None: check_record(rec, out/cfg.record_name); check_same_data(rec, fp, listing, out, cfg.data, cfg.record_name)
+    check_valid_split(len(images), cfg.valid_pct, cfg.data)  # a resumed run: after the images are known to be the run's
+    if rank0 and cfg.data is not None:
+        with atomic_file(out/images_listing(cfg.record_name), 'w') as f: f.write('\n'.join(listing) + '\n')
+    run_id = rec.get('run_id') if rec is not None else new_run_id()  # None: a run of an older version, resumed
+    return dict(run_id=run_id, config_id=config_id(cfg.flags()), data_fingerprint=fp)
+
+def _continue_line(cfg:RunConfig, out) -> str:
+    return f"panda_train --resume {out}" + (f" --window_model {cfg.window_model}" if cfg.window_model is not None else '')
+
 def train_run(cfg:RunConfig, # the run's settings, checked when it was made
               resume:bool=False, # continue the run in `cfg.out` from its checkpoints
               force:bool=False, # replace a run already in `cfg.out`
@@ -97,78 +79,69 @@ def train_run(cfg:RunConfig, # the run's settings, checked when it was made
         if dev.type == 'cuda': dev = torch.device('cuda', di.local_rank); torch.cuda.set_device(dev)
     precision = resolve_precision(r['precision'], dev)
     if workers is None: workers = auto_workers(cfg.n_models if cfg.window_model is None else 1, dev)
+    record, out, rank0 = cfg.record_name, Path(cfg.out), di.rank == 0  # only rank 0 locks, checks, cleans and writes the folder
+    check_out_outside(out, cfg.data)
     images = load_images(cfg.data, r['size'], grey=cfg.grey)
-    check_valid_split(len(images), cfg.valid_pct, cfg.data)
-    record, out, rank0 = cfg.record_name, cfg.out, di.rank == 0  # only rank 0 checks, cleans and writes the folder
-    if rank0: check_run_dir(out, resume, force, record); out = check_out_dir(out)
-    else: out = Path(out)
-    set_seed(cfg.seed)
-    dls = get_dls(images, bs=r['bs'], valid_pct=cfg.valid_pct, seed=cfg.seed, flip=r['flip'], device=dev)
-    sched = DDPMSchedule()
-    info = dict(status='training', flags=cfg.flags(), method=cfg.method, recipe=r, precision=precision, data=data_name(cfg.data),
-                grey=cfg.grey, n_images=len(images), shared=cfg.shared, tiling=None if grid is None else grid.config, device=str(dev),
-                seed=cfg.seed, date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__,
-                host=platform.node(), world_size=di.world_size, models={})
-    if resume: info['resumed'] = datetime.datetime.now().isoformat(timespec='seconds')
-    if rank0: write_json(info, out/record)
-    t0 = time.time()
-    with stop_on_signals():
-      try:
-        runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'], precision=precision,
-                            ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=cfg.shared, seed=cfg.seed, out=out,
-                            extra=dict(recipe=r, data=data_name(cfg.data)), cbs=cfg.callbacks, progress=progress, workers=workers,
-                            resume=resume, save_every=cfg.save_every, windows=None if cfg.window_model is None else [cfg.window_model])
-      except TrainingInterrupted as e: raise TrainingInterrupted(f"{e} Continue with: panda_train --resume {out}") from None
-    if not rank0: return None  # the other processes of a data-parallel run: rank 0 samples and records
-    info['train_workers'] = min(workers, len(runs))
-    for o in runs: info['models'][o['name']] = _model_record(o)
-    info['train_seconds'] = round(time.time()-t0, 1)
-    weights = 'ema' if cfg.use_ema and r['ema'] else 'raw'
-    if cfg.window_model is None:
-        pipe = Pipeline([o['ema_model'] if weights == 'ema' else o['model'] for o in runs], grid, sched, r['prediction'], size=r['size'],
-                        weights=weights, defaults=dict(sampler=cfg.sampler, steps=r['sample_steps'], eta=cfg.eta, precision=precision))
-        ts = time.time()
-        x0 = pipe.to(dev)(cfg.n_samples, seed=cfg.seed, progress=progress)
-        info['sample_seconds'] = round(time.time()-ts, 1)
-        info['sampler'] = dict(method=cfg.sampler, n_steps=r['sample_steps'] if cfg.sampler == 'ddim' else sched.n_steps, eta=cfg.eta,
-                               n=cfg.n_samples, weights=weights)
-        info['samples'] = str(save_image_grid(x0, out/'samples.png'))
-        info['samples_npz'] = str(save_npz_atomic(out/'samples.npz', images=as_uint8(x0).numpy()))
-    info['run_json'] = str(out/record)
-    info['status'] = 'finished'
-    write_json(info, out/record)
+    if not resume: check_valid_split(len(images), cfg.valid_pct, cfg.data)  # before the folder is made
+    if rank0: check_out_dir(out)
+    with run_lock(out, record) if rank0 else contextlib.nullcontext():  # one run per folder, from its check to its last write
+        ids = _start(cfg, out, images, resume, force, rank0)
+        set_seed(cfg.seed)
+        dls = get_dls(images, bs=r['bs'], valid_pct=cfg.valid_pct, seed=cfg.seed, flip=r['flip'], device=dev)
+        sched = DDPMSchedule()
+        info = dict(status='training', **ids, flags=cfg.flags(), method=cfg.method, recipe=r, precision=precision,
+                    data=data_name(cfg.data), grey=cfg.grey, n_images=len(images), shared=cfg.shared,
+                    tiling=None if grid is None else grid.config, device=str(dev), seed=cfg.seed,
+                    date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__, host=platform.node(),
+                    world_size=di.world_size, models={})
+        if resume: info['resumed'] = datetime.datetime.now().isoformat(timespec='seconds')
+        if rank0: write_json(info, out/record)
+        t0 = time.time()
+        extra = dict(recipe=r, data=data_name(cfg.data), run_id=ids['run_id'], config_id=ids['config_id'],
+                     window_model=cfg.window_model is not None)  # in every checkpoint: resuming and sampling compare them
+        with stop_on_signals():
+          try:
+            runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'], precision=precision,
+                                ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=cfg.shared, seed=cfg.seed, out=out,
+                                extra=extra, cbs=cfg.callbacks, progress=progress, workers=workers, resume=resume,
+                                save_every=cfg.save_every, windows=None if cfg.window_model is None else [cfg.window_model])
+          except TrainingInterrupted as e: raise TrainingInterrupted(f"{e} Continue with: {_continue_line(cfg, out)}") from None
+        if not rank0: return None  # the other processes of a data-parallel run: rank 0 samples and records
+        info['train_workers'] = min(workers, len(runs))
+        for o in runs: info['models'][o['name']] = _model_record(o)
+        info['train_seconds'] = round(time.time()-t0, 1)
+        weights = 'ema' if cfg.use_ema and r['ema'] else 'raw'
+        if cfg.window_model is None:
+            pipe = Pipeline([o['ema_model'] if weights == 'ema' else o['model'] for o in runs], grid, sched, r['prediction'], size=r['size'],
+                            weights=weights, defaults=dict(sampler=cfg.sampler, steps=r['sample_steps'], eta=cfg.eta, precision=precision))
+            ts = time.time()
+            x0 = check_finite_images(pipe.to(dev)(cfg.n_samples, seed=cfg.seed, progress=progress), f"The grid of the run in {str(out)!r}")
+            info['sample_seconds'] = round(time.time()-ts, 1)
+            info['sampler'] = dict(method=cfg.sampler, n_steps=r['sample_steps'] if cfg.sampler == 'ddim' else sched.n_steps, eta=cfg.eta,
+                                   n=cfg.n_samples, weights=weights)
+            info['samples'] = str(save_image_grid(x0, out/'samples.png'))
+            info['samples_npz'] = str(save_npz_atomic(out/'samples.npz', images=as_uint8(x0).numpy()))
+        info['run_json'] = str(out/record)
+        info['status'] = 'finished'
+        write_json(info, out/record)
     print((f"Samples: {info['samples']}\n" if cfg.window_model is None else
-           f"Sample once every window is trained: panda_sample {' '.join(str(out/(n+'.pt')) for n in cfg.names)}\n")
+           f"Sample once every window is trained (--window_model 0..{cfg.n_models-1}): panda_sample {out}\n")
           + f"Run record: {info['run_json']}")
     return info
-
-# %% ../nbs/08_cli.ipynb #f6c0ffee
-EXIT_USER, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
-
-def run_cli(f, # the work: a function of no arguments
-            prog:str, # the command's name, first on its error line
-            debug:bool=False): # show the traceback of every error
-    "Run `f` for a console script: a user's error prints one line (no traceback unless `debug`) and exits non-zero"
-    try: return f()
-    except Exception as e:
-        if debug: raise
-        code = (EXIT_DIVERGED if isinstance(e, TrainingDiverged) else EXIT_INTERRUPTED if isinstance(e, TrainingInterrupted)
-                else EXIT_USER if isinstance(e, (ValueError, FileNotFoundError, PermissionError)) else None)
-        if code is None: raise  # not a user error: a bug in PANDA, with its traceback
-        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(code)  # one line, whatever torch said
-    except KeyboardInterrupt:
-        if debug: raise
-        print(f"{prog}: interrupted.", file=sys.stderr); sys.exit(EXIT_INTERRUPTED)
 
 # %% ../nbs/08_cli.ipynb #a04a5d28
 def resume_config(out, # the run's folder (`panda_train --resume OUT`)
                   given:dict) -> RunConfig: # the flags of this call that differ from their defaults
     "The configuration to continue the run in `out` with: its own, and this call's flags where they may differ; refuses any other change"
-    out = Path(out)
-    rec = run_record(out)
-    if rec is None: raise ValueError(f"Nothing to resume in {str(out)!r}: it holds no run.json. Start the run with --out {out}.")
-    if rec.get('flags') is None: raise ValueError(f"{str(out/'run.json')!r} was written by an older PANDA and does not record its flags: start again with --force.")
-    return replace(RunConfig.from_flags(rec['flags'], str(out/'run.json')), out=str(out)).resumed(given)
+    out, name = Path(out), 'run.json'
+    if given.get('window_model') is not None:  # a run of one window model: its own record
+        name = next((n for n,r in window_records(out).items() if (r or {}).get('flags', {}).get('window_model') == given['window_model']),
+                    f"run_<window {given['window_model']}>.json")
+    rec = run_record(out, name)
+    if rec is None: check_run_dir(out, resume=True, record=name)  # the error that says what the folder holds
+    if rec.get('flags') is None: raise ValueError(f"{str(out/name)!r} was written by an older PANDA and does not record its flags: start again with --force.")
+    check_record(rec, out/name)
+    return replace(RunConfig.from_flags(rec['flags'], str(out/name)), out=str(out)).resumed(given)
 
 # %% ../nbs/08_cli.ipynb #1a3de1f3
 def flags_of(cls):
@@ -193,6 +166,8 @@ def panda_train(resume:str=None, # continue the run in this folder from its last
         cfg = RunConfig(**kwargs) if resume is None else resume_config(resume, given)
         return train_run(cfg, resume=resume is not None, force=force, progress=sys.stdout.isatty())
     run_cli(work, 'panda_train', debug)  # nothing returned: a console script's return value becomes its exit status
+
+panda_train_main = console(panda_train)  # the console script: argparse's errors on one line too
 
 # %% ../nbs/08_cli.ipynb #b4544c49
 def load_pipeline(src:list, # a run folder, a `save_pretrained` folder, or checkpoint files
@@ -248,15 +223,21 @@ def panda_sample(src:Param("a panda_train run folder, a saved pipeline folder, o
         check_sampler(sampler or 'ddim', 1 if steps is None else steps, 0. if eta is None else eta)  # flags first, before any loading
         if precision is not None: check_precision(precision)
         check_whole(n=n, bs=bs, group=group)
+        if not 0 <= seed < 2**32: raise ValueError(f"--seed must be a whole number in 0..{2**32-1}, got {seed}.")
         if fusion is not None: get_fusion(fusion).with_sigma(0.1 if sigma is None else sigma)
-        check_out_dir(Path(out).parent)
+        for flag, f in (('out', out), ('npz', npz), ('sequence', sequence)):  # where the results go, before any sampling
+            if f is None: continue
+            if Path(f).is_dir(): raise ValueError(f"--{flag} {f} is a folder: give the file to write, e.g. --{flag} {Path(f)/('samples.npz' if flag == 'npz' else 'samples.png')}.")
+            check_out_dir(Path(f).parent)
         pipe = load_pipeline(src, get_device(device), use_ema)
         res = pipe(n, seed, sampler, steps, eta, precision, fusion=fusion, sigma=sigma, bs=bs, batched=batched, group=group,
                    layout=sample_layout(pipe, grid, window, stride, canvas), keep=10 if sequence else 0, progress=sys.stdout.isatty())
-        x0 = res[0] if sequence else res
+        x0 = check_finite_images(res[0] if sequence else res)
         save_image_grid(x0[:256], out)
         if sequence: save_sequence(res[1][1], sequence)
         if npz: save_npz_atomic(npz, images=as_uint8(x0).numpy())
         if save_pretrained: pipe.save_pretrained(save_pretrained)
         print(f"Wrote {out}" + ''.join(f", {f}" for f in (npz, sequence, save_pretrained) if f))
     run_cli(work, 'panda_sample', debug)
+
+panda_sample_main = console(panda_sample)

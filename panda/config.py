@@ -4,6 +4,7 @@
 
 # %% ../nbs/04g_config.ipynb #03e89642
 from __future__ import annotations
+import math
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import PurePath
 import torch
@@ -17,7 +18,7 @@ from .learner import window_names
 
 # %% auto #0
 __all__ = ['RECIPES', 'METHODS', 'RESUME_FREE', 'get_recipe', 'parse_pair', 'make_layout', 'layout_fits', 'check_size',
-           'auto_workers', 'check_positive', 'check_whole', 'RunConfig']
+           'auto_workers', 'check_positive', 'check_whole', 'check_layout', 'RunConfig']
 
 # %% ../nbs/04g_config.ipynb #ca58191b
 RECIPES = {
@@ -106,13 +107,32 @@ RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sampl
 def check_positive(**flags):
     "A clear error, naming the flag, for a value of `flags` that is not > 0 (None: not given)"
     for k,v in flags.items():
-        if v is not None and not v > 0: raise ValueError(f"--{k} must be > 0, got {v}.")
+        if v is not None and not (v > 0 and math.isfinite(v)): raise ValueError(f"--{k} must be a finite number > 0, got {v}.")
 
 # %% ../nbs/04g_config.ipynb #915942f9
 def check_whole(**flags):
     "A clear error, naming the flag, for a value of `flags` that is not a whole number >= 1 (None: not given)"
     for k,v in flags.items():
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1): raise ValueError(f"--{k} must be a whole number >= 1, got {v!r}.")
+
+# %% ../nbs/04g_config.ipynb #170a509f
+def check_layout(method:str='panda', n_strips=4, k=3, grid=None, window=None, stride=None):
+    "A clear error, naming the flag, for a layout that cannot work at any image size"
+    if method == 'ddpm' and grid is None and window is None: return
+    if grid is None:
+        if window is not None or stride is not None: return make_layout(8, method, grid=grid, window=window, stride=stride)  # its error
+        check_whole(n_strips=n_strips, k=k)
+        if k > n_strips: raise ValueError(f"--k {k} is more strips per window than there are strips (--n_strips {n_strips}): use --k {n_strips} or fewer.")
+        return
+    g, w, st = parse_pair(grid, 'grid'), parse_pair(window, 'window'), parse_pair(stride, 'stride')
+    for name, v in (('grid', g), ('window', w), ('stride', st)):
+        if v is not None and min(v) < 1: raise ValueError(f"--{name} {v[0]}x{v[1]} must have at least 1 tile each way.")
+    if w is not None and (w[0] > g[0] or w[1] > g[1]):
+        raise ValueError(f"--window {w[0]}x{w[1]} is larger than --grid {g[0]}x{g[1]}: use a window of at most {g[0]}x{g[1]} tiles.")
+    try: make_layout(8*g[0]*g[1], method, grid=g, window=w, stride=st)  # a size every grid divides: what fails is the layout
+    except ValueError as e:
+        if w is None: raise  # make_layout's own error: --grid needs --window
+        raise ValueError(f"--grid {g[0]}x{g[1]} --window {w[0]}x{w[1]}" + (f" --stride {st[0]}x{st[1]}" if st else '') + f": {e}") from None
 
 # %% ../nbs/04g_config.ipynb #64eb1f87
 @dataclass
@@ -179,7 +199,10 @@ class RunConfig:
         if not 0 < self.valid_pct < 1:
             raise ValueError(f"--valid_pct must be in (0, 1): the validation loss needs held-out images; got {self.valid_pct}.")
         get_device(self.device)
-        for n in ('grid', 'window', 'stride'): parse_pair(getattr(self, n), n)  # a layout that cannot be read fails first
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"--seed must be a whole number in 0..{2**32-1} (numpy's seeds), got {self.seed!r}.")
+        if self.min_snr is not None and not math.isfinite(self.min_snr): raise ValueError(f"--min_snr must be finite, got {self.min_snr}.")
+        check_layout(self.method, self.n_strips, self.k, self.grid, self.window, self.stride)  # the layout's flags before --size
         check_size(r['size'], self.method, r['unet'], self.n_strips, self.k, self.grid, self.window, self.stride)
         g, sh = self.layout, self.shared
         if sh and self.pixel_stride is not None: window_offsets(g, self.pixel_stride)  # a bad stride fails here

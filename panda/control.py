@@ -10,6 +10,7 @@ import torch
 from fastcore.basics import noop
 from fastai.callback.core import Callback, CancelFitException, CancelValidException
 from fastai.callback.fp16 import MixedPrecision
+from .core import EXIT_DIVERGED, EXIT_INTERRUPTED
 
 # %% auto #0
 __all__ = ['TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signals', 'stop_requested', 'forward_signals',
@@ -18,10 +19,12 @@ __all__ = ['TrainingDiverged', 'TrainingInterrupted', 'stop_fit', 'stop_on_signa
 # %% ../nbs/04c_control.ipynb #90c051ac
 class TrainingDiverged(RuntimeError):
     "Training stopped at a non-finite loss or non-finite weights; the message names the model, epoch and batch and what to try"
+    exit_code = EXIT_DIVERGED  # what a console script exits with (`run_cli`)
 
 # %% ../nbs/04c_control.ipynb #688dc1e8
 class TrainingInterrupted(RuntimeError):
     "Training stopped by Ctrl-C or SIGTERM, after saving a checkpoint to resume from"
+    exit_code = EXIT_INTERRUPTED
 
 # %% ../nbs/04c_control.ipynb #2aebd8d8
 def stop_fit(learn, err:Exception):

@@ -4,17 +4,22 @@
 
 # %% ../nbs/00a_core.ipynb #9d6b6dae
 from __future__ import annotations
-import json, os, tempfile
+import json, os, sys, errno, io, tempfile, time, argparse
 from contextlib import contextmanager
 from pathlib import Path, PurePath
 import numpy as np, torch
 from PIL import Image
 from fastcore.xtras import atomic_save
+from fastcore.script import anno_parser
+try: import fcntl
+except ImportError: fcntl = None  # Windows: runs are not locked
 
 # %% auto #0
-__all__ = ['GiB', 'TMP_MARK', 'PRECISIONS', 'as_device', 'get_device', 'sync', 'atomic_file', 'clean_temps', 'save_npz_atomic',
-           'write_json', 'check_out_dir', 'plain', 'to_float', 'as_uint8', 'square_resize', 'resize_images',
-           'check_precision', 'native_bf16', 'resolve_precision', 'precision_dtype']
+__all__ = ['GiB', 'TMP_MARK', 'NO_SPACE', 'LOCK_SUFFIX', 'WRITERS_LOCK', 'EXIT_USER', 'EXIT_DIVERGED', 'EXIT_INTERRUPTED',
+           'USER_ERRORS', 'PRECISIONS', 'as_device', 'get_device', 'sync', 'DiskFull', 'atomic_file', 'save_torch',
+           'clean_temps', 'save_npz_atomic', 'write_json', 'check_out_dir', 'FolderBusy', 'writer_lock', 'run_lock',
+           'run_cli', 'console', 'plain', 'to_float', 'as_uint8', 'check_finite_images', 'square_resize',
+           'resize_images', 'check_precision', 'native_bf16', 'resolve_precision', 'precision_dtype']
 
 # %% ../nbs/00a_core.ipynb #b61d158d
 GiB = 2**30
@@ -44,6 +49,11 @@ TMP_MARK = '.panda-tmp-'  # in the names of `atomic_file`'s temporary files: `.<
 def _get_umask():
     m = os.umask(0); os.umask(m); return m
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a file-size limit (`ulimit -f`)
+
+class DiskFull(OSError):
+    "A write refused for want of space; the file it would have replaced is untouched and no temporary file is left"
+
 @contextmanager
 def atomic_file(path, mode:str='wb'):
     "Write `path` atomically (fastcore's `atomic_save`: a temporary file renamed into place), readable as the umask allows"
@@ -52,10 +62,21 @@ def atomic_file(path, mode:str='wb'):
         with atomic_save(path, mode, prefix=f'.{path.name}{TMP_MARK}{os.getpid()}-') as f:
             tmp = Path(f.name)
             yield f
-    except BaseException:  # a failed write or a failed rename: its temporary file goes too
+    except BaseException as e:  # a failed write or a failed rename: its temporary file goes too
         if tmp is not None: tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in NO_SPACE:
+            err = DiskFull(f"No space to write {str(path)!r} ({os.strerror(e.errno)}): free some space (or raise the quota) and "
+                           f"run again, or choose another --out; nothing was half-written, and the file it would have replaced is untouched.")
+            err.errno = e.errno
+            raise err from None
         raise
     os.chmod(path, 0o666 & ~_get_umask())  # not the 0o600 of a bare temporary file
+
+def save_torch(obj, path):
+    "`torch.save` `obj` to `path` atomically; serialised in memory first, so a full disk is an `OSError` (`DiskFull`), not torch's zip error"
+    buf = io.BytesIO(); torch.save(obj, buf)
+    with atomic_file(path) as f: f.write(buf.getbuffer())
+    return Path(path)
 
 # %% ../nbs/00a_core.ipynb #75f06ad9
 def _alive(pid:int) -> bool:
@@ -104,6 +125,90 @@ def check_out_dir(path) -> Path:
                               f"can write to (e.g. --out ./panda_out) or fix its permissions.") from None
     return path
 
+# %% ../nbs/00a_core.ipynb #d623fea7
+LOCK_SUFFIX, WRITERS_LOCK = '.lock', '.panda-writers.lock'
+
+class FolderBusy(ValueError):
+    "Another live process holds the run lock of the folder"
+
+def _open_lock(path):
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_get_umask())
+
+def _try_lock(fd, how) -> bool:
+    try: fcntl.flock(fd, how | fcntl.LOCK_NB); return True
+    except BlockingIOError: return False
+
+@contextmanager
+def writer_lock(folder):
+    "Held by a process that writes into a run's `folder` beside the run's own (a training worker): `run_lock` waits for it"
+    if fcntl is None: yield; return
+    fd = _open_lock(Path(folder)/WRITERS_LOCK)
+    try: fcntl.flock(fd, fcntl.LOCK_SH); yield
+    finally: os.close(fd)
+
+def _holder(lock) -> str:
+    try: return Path(lock).read_text().split()[0]
+    except (OSError, IndexError): return '?'
+
+@contextmanager
+def run_lock(folder, # the run's folder (it must exist)
+             record:str='run.json', # the run's record; a run of one window model has its own (`run_<model>.json`)
+             wait:float=30.): # seconds to wait for the writers of a dead run to exit
+    "Hold the run lock of `folder` for the block (a run of one window model: its own, beside others'); a clear error if a live run holds it"
+    if fcntl is None: yield; return
+    folder, fds = Path(folder), []
+    main = folder/f'.run.json{LOCK_SUFFIX}'
+    locks = [(main, fcntl.LOCK_EX)] if record == 'run.json' else [(main, fcntl.LOCK_SH), (folder/f'.{record}{LOCK_SUFFIX}', fcntl.LOCK_EX)]
+    try:
+        for lock, how in locks:
+            fds.append(fd := _open_lock(lock))
+            if not _try_lock(fd, how):
+                pid = _holder(lock)
+                raise FolderBusy(f"Another run (process {pid}) is writing into {str(folder)!r}: wait for it to finish, stop it "
+                                 f"(kill {pid}, then --resume {folder}), or choose another --out.")
+            if how == fcntl.LOCK_EX: os.ftruncate(fd, 0); os.write(fd, f"{os.getpid()}\n".encode())
+        wfd, t0 = _open_lock(folder/WRITERS_LOCK), time.monotonic()
+        try:
+            while not _try_lock(wfd, fcntl.LOCK_EX):  # writers of a run that died: they exit within a second
+                if time.monotonic()-t0 > wait:
+                    raise FolderBusy(f"Processes of an earlier run still write into {str(folder)!r} after {wait:.0f} s: find "
+                                     f"them (fuser {folder/WRITERS_LOCK}) and stop them, then run again.")
+                time.sleep(0.1)
+        finally: os.close(wfd)
+        yield main
+    finally:
+        for fd in fds: os.close(fd)
+
+# %% ../nbs/00a_core.ipynb #10dd6110
+EXIT_USER, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError, PermissionError, DiskFull)
+
+def run_cli(f, # the work: a function of no arguments
+            prog:str, # the command's name, first on its error line
+            debug:bool=False): # show the traceback of every error
+    "Run `f` for a console script: a user's error prints one line (no traceback unless `debug`) and exits non-zero"
+    try: return f()
+    except Exception as e:
+        if debug: raise
+        code = getattr(e, 'exit_code', EXIT_USER if isinstance(e, USER_ERRORS) else None)
+        if code is None: raise  # not a user error: a bug in PANDA, with its traceback
+        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(code)  # one line, whatever torch said
+    except KeyboardInterrupt:
+        if debug: raise
+        print(f"{prog}: interrupted.", file=sys.stderr); sys.exit(EXIT_INTERRUPTED)
+
+# %% ../nbs/00a_core.ipynb #5bf62da5
+def console(f): # a `call_parse` function
+    "The console script of `f`: fastcore's parser of its flags, whose errors (an unknown flag, a bad value) print one line"
+    def _main():
+        p = anno_parser(f.__wrapped__, prog=Path(sys.argv[0]).name)
+        def error(msg): print(f"{p.prog}: error: {msg} (see {p.prog} --help)", file=sys.stderr); sys.exit(EXIT_USER)
+        p.error = error
+        args = vars(p.parse_args()); args.pop('pdb', None); args.pop('xtra', None)
+        return f(**args)
+    _main.__doc__ = f.__doc__
+    return _main
+
 # %% ../nbs/00a_core.ipynb #13f0f036
 def plain(o, name:str='value'):
     "`o` as plain Python values (str, int, float, bool, None, lists, dicts with str keys); raise for anything else"
@@ -147,6 +252,16 @@ def as_uint8(x, # uint8 numpy (N,H,W,3) or tensor (N,3,H,W), or a float tensor (
     if len(x) == 0: raise ValueError(f"{name}: the batch is empty")
     x = x.detach().cpu()
     return (x.permute(0,2,3,1) if channels_last else x).contiguous()
+
+# %% ../nbs/00a_core.ipynb #4313ed84
+def check_finite_images(x:torch.Tensor, # float images, as sampled
+                        what:str='the samples'): # named in the error
+    "A clear error, before anything is written, when float images `x` hold NaN or infinite values"
+    bad = int((~torch.isfinite(x)).sum()) if x.is_floating_point() else 0
+    if bad: raise ValueError(f"{what}: {bad} of {x.numel()} values are NaN or infinite, which would be written as black or white "
+                             f"pixels; nothing was written. The weights hold non-finite values or the precision overflowed: "
+                             f"sample in --precision fp32, or from an earlier checkpoint.")
+    return x
 
 # %% ../nbs/00a_core.ipynb #c0b8cf4a
 def square_resize(im:Image.Image|np.ndarray, # RGB image of any size: PIL, or uint8 (H,W,3)

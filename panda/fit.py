@@ -11,7 +11,7 @@ import torch
 from fastcore.basics import ifnone
 import fastai.callback.schedule  # fit_one_cycle
 from fastai.learner import Learner
-from .core import check_out_dir, check_precision
+from .core import check_out_dir, check_precision, writer_lock
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule
 from .shared import SharedUNet
@@ -91,7 +91,7 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
     "Train (or resume) one model of `train_models` and return its record, the Learner released"
     more = list(cbs(name, w)) if cbs is not None else []
     ckpt = None if out is None else out/f'{name}.pt'
-    state = _resume_state(learn, ckpt, epochs) if resume and ckpt.is_file() else None
+    state = _resume_state(learn, ckpt, epochs, w, extra) if resume and ckpt.is_file() else None
     ema_cb = EMACB(ema) if ema is not None else None
     rank0 = dist_info().rank == 0  # data-parallel: the other processes write nothing and print nothing
     run_cbs = more + [FiniteLossCB(name, ckpt)] + ([ema_cb] if ema_cb is not None else []) \
@@ -121,14 +121,24 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
                 resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
 
 # %% ../nbs/04e_fit.ipynb #94a8dca9
-def _resume_state(learn, ckpt, epochs):
-    "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`"
+def _resume_state(learn, ckpt, epochs, w=None, # the model's window (None: DDPM, shared)
+                  extra:dict|None=None): # what the run records in its checkpoints: its `run_id` and `config_id` are compared
+    "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`, once it is known to be this run's"
     c = read_checkpoint(ckpt)
-    st = c.get('train_state')
+    st, ex, want = c.get('train_state'), c.get('extra') or {}, extra or {}
     if st is None: raise ValueError(f"{str(ckpt)!r} was written without the state needed to resume (by an older PANDA): "
                                     f"start the run again with --force.")
+    if c.get('window') != w: raise ValueError(f"{str(ckpt)!r} holds the model of window {c.get('window')}, not {ckpt.stem}'s (window {w}): "
+                                              f"a checkpoint copied over another. Restore {ckpt.name}, or start again with --force.")
+    for k, whose in (('run_id', 'another run'), ('config_id', 'a run with other settings')):
+        if want.get(k) is not None and ex.get(k) != want[k]:
+            raise ValueError(f"{str(ckpt)!r} belongs to {whose} ({k} {ex.get(k)}; this run's is {want[k]}): it was copied in from "
+                             f"elsewhere. Restore this run's {ckpt.name}, or start again with --force.")
     if st['n_epoch'] != epochs: raise ValueError(f"{str(ckpt)!r} belongs to a run of {st['n_epoch']} epochs, not {epochs}: "
                                                  f"resume with the run's own --epochs {st['n_epoch']}.")
+    bad = [k for d in ('state_dict', 'ema_state_dict') for k,v in (c.get(d) or {}).items() if v.is_floating_point() and not v.isfinite().all()]
+    if bad: raise ValueError(f"{str(ckpt)!r} holds non-finite weights ({bad[0]}{' ...' if len(bad) > 1 else ''}): training cannot continue "
+                             f"from it. Start again with --force, with a lower --lr.")
     net = learn.model.unet if isinstance(learn.model, SharedUNet) else learn.model
     try: net.load_state_dict(c['state_dict'])
     except RuntimeError as e:
@@ -153,7 +163,8 @@ def _train_window(job):
     dls, grid, unet, seed, learn_kw, fit_kw, w, threads = job
     torch.set_num_threads(threads)
     (name, w, learn), = method_learners(dls, grid, unet, seed, windows=[w], **learn_kw)
-    with stop_on_signals(): return _fit_model(name, w, learn, progress=False, **fit_kw)
+    with stop_on_signals(), writer_lock(fit_kw['out']) if fit_kw['out'] is not None else contextlib.nullcontext():
+        return _fit_model(name, w, learn, progress=False, **fit_kw)
 
 def _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, workers, windows=None):
     "Train the window models of `grid` in `workers` spawned processes sharing this process's threads; records in window order"

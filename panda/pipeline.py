@@ -14,7 +14,8 @@ from .tiling import TileGrid, as_pair
 from .ddpm import DDPMSchedule, check_prediction, check_sampler, get_sampler
 from .unet import UNet, unet_config
 from .shared import SharedUNet, check_cond
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, build_unet
+from .rundir import run_record, window_records
 from .sample import sample, FullEps, WindowedEps, as_eps_model, get_fusion
 
 # %% auto #0
@@ -103,17 +104,34 @@ def __call__(self:Pipeline, n:int, # images to generate
     return sample(eps_fn, n, size, self.sched, get_sampler(sampler, self.sched, steps, eta), seed=seed, bs=bs, device=self.device,
                   dtype=precision_dtype(precision), keep=keep, max_steps=max_steps, progress=progress, fusion=fusion)
 
+# %% ../nbs/05a_pipeline.ipynb #84a3bcdc
+def _check_runs(paths, infos, run_ids=None):
+    "Refuse checkpoints of different runs, and checkpoints whose run id is not the one expected of them"
+    ex = [i.get('extra') or {} for i in infos]
+    for p, e, want in zip(paths, ex, run_ids or [None]*len(paths)):
+        if want is not None and e.get('run_id') != want:
+            raise ValueError(f"{str(p)!r} was written by another run (id {e.get('run_id')}) than its record names (id {want}): a "
+                             f"checkpoint copied in from elsewhere. Restore the run's own, or retrain it.")
+    if len({e.get('run_id') for e in ex}) <= 1: return
+    if all(e.get('window_model') for e in ex) and len({e.get('config_id') for e in ex}) == 1: return  # one run per window
+    i = next(k for k,e in enumerate(ex) if e.get('run_id') != ex[0].get('run_id'))
+    raise ValueError(f"Checkpoint {str(paths[i])!r} belongs to another run (id {ex[i].get('run_id')}) than {str(paths[0])!r} "
+                     f"(id {ex[0].get('run_id')}): pass the window checkpoints of one run, or of runs of one window model each "
+                     f"with the same settings.")
+
 # %% ../nbs/05a_pipeline.ipynb #99e19f8e
 @patch(cls_method=True)
 def from_checkpoints(cls:Pipeline, paths, # checkpoint files: one DDPM checkpoint, one PANDA checkpoint per window, or one shared model
                      device=None,
                      use_ema:bool|None=None, # EMA weights: None: where stored; True: required; False: the raw weights
-                     defaults:dict|None=None): # sampler defaults (else the recipe's DDIM steps where the checkpoints record it)
+                     defaults:dict|None=None, # sampler defaults (else the recipe's DDIM steps where the checkpoints record it)
+                     run_ids:list|None=None): # the run id each checkpoint must carry (its run's record says), None: not checked
     "The pipeline of checkpoints written by `panda_train`, after checking that they belong together"
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths: raise ValueError("No checkpoints given: pass the .pt files written by panda_train.")
     loaded = [load_checkpoint(p, device, use_ema=use_ema) for p in paths]
     infos = [i for _,i in loaded]
+    _check_runs(paths, infos, run_ids)
     methods = {i['method'] for i in infos}
     if 'shared' in methods and len(paths) > 1:
         raise ValueError(f"{len(paths)} checkpoints given with a shared window model: it is sampled alone.")
@@ -144,20 +162,31 @@ def from_checkpoints(cls:Pipeline, paths, # checkpoint files: one DDPM checkpoin
 
 # %% ../nbs/05a_pipeline.ipynb #ffe3ef86
 @patch(cls_method=True)
-def from_run(cls:Pipeline, out, # a `panda_train` output folder (its run.json names the checkpoints)
+def from_run(cls:Pipeline, out, # a `panda_train` output folder (its run.json, or its runs of one window model each, name the checkpoints)
              device=None, use_ema:bool|None=None): # None: the run's own choice (`--use_ema`)
     "The pipeline of a finished `panda_train` run, its defaults those of the run's own grid (sampler, steps, eta, precision)"
     out = Path(out)
-    f = out/'run.json'
-    if not f.is_file(): raise FileNotFoundError(f"No run.json in {str(out)!r}: pass a folder panda_train wrote, or its checkpoints.")
-    rec = json.loads(f.read_text())
-    if rec.get('status', 'finished') != 'finished' or 'sampler' not in rec:  # records before resumable runs have no status
-        raise ValueError(f"The run in {str(out)!r} has not finished (status {rec.get('status')!r}): resume it with panda_train --resume {out}, "
-                         f"or sample its checkpoints.")
-    s = rec['sampler']
-    ckpts = [out/Path(m['checkpoint']).name for m in rec['models'].values()]
-    return cls.from_checkpoints(ckpts, device, ifnone(use_ema, s['weights'] == 'ema'),
-                                defaults=dict(sampler=s['method'], steps=s['n_steps'], eta=s['eta'], precision=rec.get('precision', 'fp32')))
+    recs = {'run.json': run_record(out)} if (out/'run.json').is_file() else window_records(out)
+    if not recs: raise FileNotFoundError(f"No run.json in {str(out)!r}: pass a folder panda_train wrote, or its checkpoints.")
+    for name, rec in recs.items():
+        if rec.get('status', 'finished') != 'finished' or (name == 'run.json' and 'sampler' not in rec):  # old records: no status
+            again = '' if name == 'run.json' else f" --window_model {rec.get('flags', {}).get('window_model')}"
+            raise ValueError(f"The run in {str(out)!r} ({name}) has not finished (status {rec.get('status')!r}): resume it with "
+                             f"panda_train --resume {out}{again}, or sample its checkpoints.")
+    first = next(iter(recs.values()))
+    if 'run.json' in recs:
+        s = first['sampler']
+        defaults, weights = dict(sampler=s['method'], steps=s['n_steps'], eta=s['eta']), s['weights'] == 'ema'
+    else:  # runs of one window model each: every window must have finished
+        fl, n = first['flags'], TileGrid(**first['tiling']).n_windows
+        done = sorted(r['flags']['window_model'] for r in recs.values())
+        if done != list(range(n)):
+            raise ValueError(f"{str(out)!r} holds finished runs of window models {done} of 0..{n-1}: train the others there with "
+                             f"panda_train --out {out} --window_model N (and the same flags), then sample.")
+        defaults, weights = dict(sampler=fl['sampler'], steps=first['recipe']['sample_steps'], eta=fl['eta']), fl['use_ema'] and bool(first['recipe']['ema'])
+    ckpts = [(out/Path(m['checkpoint']).name, r.get('run_id')) for r in recs.values() for m in r['models'].values()]
+    return cls.from_checkpoints([c for c,_ in ckpts], device, ifnone(use_ema, weights), defaults={**defaults, 'precision': first.get('precision', 'fp32')},
+                                run_ids=[i for _,i in ckpts])
 
 # %% ../nbs/05a_pipeline.ipynb #d2c5d8fe
 PRETRAINED_FORMAT = 'panda-pipeline-v1'
@@ -188,9 +217,8 @@ def from_pretrained(cls:Pipeline, path, device=None):
     if cfg.get('format') != PRETRAINED_FORMAT: raise ValueError(f"{str(f)!r} is not a PANDA pipeline ({PRETRAINED_FORMAT}).")
     grid = None if cfg['tiling'] is None else TileGrid(**cfg['tiling'])
     models = []
-    for i in range(cfg['n_models']):
-        net = UNet(**unet_config(dict(cfg['unet'])))
-        net.load_state_dict({k.split('.', 1)[1]: v for k,v in tensors.items() if k.split('.', 1)[0] == str(i)})
+    for i in range(cfg['n_models']):  # each checked against its tensors before it is built, its weights finite (`build_unet`)
+        net = build_unet(cfg['unet'], {k.split('.', 1)[1]: v for k,v in tensors.items() if k.split('.', 1)[0] == str(i)}, w, cfg['weights'])
         models.append(SharedUNet(net, cfg['size'], check_cond(cfg['cond'])) if cfg['method'] == 'shared' else net)
     for m in models: m.to(ifnone(device, 'cpu')).eval()
     return cls(models, grid, DDPMSchedule(**cfg['schedule']), cfg['prediction'], size=cfg['size'], weights=cfg['weights'],

@@ -116,9 +116,10 @@ class CheckpointCB(Callback):
     def _save(self, state):
         if self.img_size is None: return  # no training batch ran (e.g. cancelled before the first)
         model = unwrap_model(self.learn.model)
-        if not _finite(model):
-            stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.fname.stem, 'the weights became non-finite', self.fname)))
         ema = _ema_cb(self.learn)
+        for m, what in ((model, 'the weights'), (None if ema is None else ema.ema.module, 'the EMA of the weights')):
+            if m is not None and not _finite(m):  # never saved: the last good checkpoint stays
+                stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.fname.stem, f'{what} became non-finite', self.fname)))
         save_checkpoint(self.fname, model, self.learn.sched, self.learn.grid, self.learn.window,
                         self.img_size, extra={**(self.extra or {}), 'epoch': state['epoch'], 'steps': self.learn.train_iter},
                         ema_model=None if ema is None else ema.ema.module, ema_info=None if ema is None else ema.info,
