@@ -8,7 +8,7 @@ import inspect, pickle, re
 from pathlib import Path
 import torch
 from fastcore.basics import ifnone
-from .core import atomic_file, check_out_dir, plain
+from .core import atomic_file, save_torch, check_out_dir, plain
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule
 from .unet import UNet, unet_config
@@ -52,8 +52,7 @@ def save_checkpoint(path, # file to write (`.pt`)
                 ema=None if ema_model is None else plain(dict(ema_info or {}), 'ema_info'),
                 extra=plain(dict(extra or {}), 'extra'),  # plain values only: `weights_only=True` loads nothing else
                 train_state=train_state)
-    with atomic_file(path) as f: torch.save(ckpt, f)
-    return path
+    return save_torch(ckpt, path)  # serialised in memory, then written atomically: a full disk is one clear error (`DiskFull`)
 
 # %% ../nbs/04a_checkpoint.ipynb #c2799a06
 def _load_error(path, e:Exception) -> str:

@@ -154,28 +154,28 @@ def _read_image(fn, size):
         with Image.open(fn) as im: return square_resize(rgb_on_white(ImageOps.exif_transpose(im)), size)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError): return None
 
-# %% ../nbs/03_data.ipynb #9bfdf9b8
+# %% ../nbs/03_data.ipynb #847ab998
 def image_files(path, # the image folder
                 recurse:bool=True) -> list: # look in subfolders too
     "The image files in `path` (fastai's `image_extensions`), sorted: regular files only, each real file once, no folder visited twice"
-    path, seen, files, odd = Path(path), set(), {}, []
-    exts = {e.lower() for e in image_extensions}
+    path, seen, found, odd = Path(path), set(), {}, []
+    base, exts = path.resolve(), {e.lower() for e in image_extensions}
     for root, dirs, names in os.walk(path, followlinks=True):
         real = os.path.realpath(root)
         if real in seen: dirs[:] = []; continue  # a link back into a folder already listed: a loop
         seen.add(real)
-        if not recurse: dirs[:] = []
-        dirs.sort()
+        dirs[:] = [] if not recurse else sorted((d for d in dirs if not d.startswith('.')), key=lambda d: (os.path.islink(os.path.join(root, d)), d))
         for n in names:
             f = Path(root)/n
-            if f.suffix.lower() not in exts: continue
+            if n.startswith('.') or f.suffix.lower() not in exts: continue  # hidden files (._x.jpg, checkpoints), as fastai
             try: st = os.stat(f)
-            except OSError: continue  # a broken link
+            except OSError: odd.append(f"{f.relative_to(path)} (a broken link)"); continue
             if not stat.S_ISREG(st.st_mode): odd.append(str(f.relative_to(path))); continue  # a named pipe would block a reader
-            files.setdefault(os.path.realpath(f), f)
-    if odd: warnings.warn(f"skipped {len(odd)} entries of {path} that are not regular files (named pipes, sockets, devices): "
-                          f"{', '.join(odd[:5])}{' ...' if len(odd) > 5 else ''}")
-    return sorted(files.values(), key=lambda f: str(f.relative_to(path)))
+            rel = f.relative_to(path)
+            found.setdefault(os.path.realpath(f), []).append((f.resolve() != base/rel, str(rel), f))  # a link's name last
+    if odd: warnings.warn(f"skipped {len(odd)} entries of {path} that are not regular files (named pipes, sockets, devices, broken "
+                          f"links): {', '.join(odd[:5])}{' ...' if len(odd) > 5 else ''}")
+    return sorted((min(c)[2] for c in found.values()), key=lambda f: str(f.relative_to(path)))
 
 # %% ../nbs/03_data.ipynb #4659d49a
 _COMMON_EXTS = '.jpg .jpeg .png .bmp .gif .webp .tif .tiff'

@@ -81,6 +81,10 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
         if n_models == 1 or not all(isinstance(w, int) and 0 <= w < n_models for w in windows):
             raise ValueError(f"windows={windows}: " + (f"{grid} has window models 0..{n_models-1}." if n_models > 1
                              else "only PANDA's per-window models can be trained one window at a time."))
+    if resume:  # every model's checkpoint checked before any model trains on
+        names = ['shared'] if shared is not None else window_names(grid)
+        for i in ifnone(windows, range(n_models)):
+            if (out/f'{names[i]}.pt').is_file(): _resumable(out/f'{names[i]}.pt', epochs, None if shared is not None or grid is None else i, extra)
     if workers > 1 and len(ifnone(windows, range(n_models))) > 1 and dist_info().world_size == 1:
         return _train_in_processes(dls, grid, unet, seed, learn_kw, fit_kw, min(workers, n_models), windows)
     return [_fit_model(name, w, learn, progress=progress, **fit_kw)
@@ -121,29 +125,34 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
                 resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
 
 # %% ../nbs/04e_fit.ipynb #94a8dca9
-def _resume_state(learn, ckpt, epochs, w=None, # the model's window (None: DDPM, shared)
-                  extra:dict|None=None): # what the run records in its checkpoints: its `run_id` and `config_id` are compared
-    "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`, once it is known to be this run's"
+def _resumable(ckpt, epochs, w=None, # the model's window (None: DDPM, shared)
+               extra:dict|None=None) -> dict: # what the run records in its checkpoints: its `run_id` and `config_id` are compared
+    "Checkpoint `ckpt`, read, once it is known to be this run's model of window `w`, of `epochs` epochs, with finite weights"
     c = read_checkpoint(ckpt)
     st, ex, want = c.get('train_state'), c.get('extra') or {}, extra or {}
     if st is None: raise ValueError(f"{str(ckpt)!r} was written without the state needed to resume (by an older PANDA): "
                                     f"start the run again with --force.")
-    if c.get('window') != w: raise ValueError(f"{str(ckpt)!r} holds the model of window {c.get('window')}, not {ckpt.stem}'s (window {w}): "
-                                              f"a checkpoint copied over another. Restore {ckpt.name}, or start again with --force.")
+    if c.get('window') != w: raise ValueError(f"{str(ckpt)!r} holds the model of window {c.get('window')}, not {Path(ckpt).stem}'s (window {w}): "
+                                              f"a checkpoint copied over another. Restore {Path(ckpt).name}, or start again with --force.")
     for k, whose in (('run_id', 'another run'), ('config_id', 'a run with other settings')):
         if want.get(k) is not None and ex.get(k) != want[k]:
             raise ValueError(f"{str(ckpt)!r} belongs to {whose} ({k} {ex.get(k)}; this run's is {want[k]}): it was copied in from "
-                             f"elsewhere. Restore this run's {ckpt.name}, or start again with --force.")
+                             f"elsewhere. Restore this run's {Path(ckpt).name}, or start again with --force.")
     if st['n_epoch'] != epochs: raise ValueError(f"{str(ckpt)!r} belongs to a run of {st['n_epoch']} epochs, not {epochs}: "
                                                  f"resume with the run's own --epochs {st['n_epoch']}.")
     bad = [k for d in ('state_dict', 'ema_state_dict') for k,v in (c.get(d) or {}).items() if v.is_floating_point() and not v.isfinite().all()]
     if bad: raise ValueError(f"{str(ckpt)!r} holds non-finite weights ({bad[0]}{' ...' if len(bad) > 1 else ''}): training cannot continue "
                              f"from it. Start again with --force, with a lower --lr.")
+    return c
+
+def _resume_state(learn, ckpt, epochs, w=None, extra:dict|None=None):
+    "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`, once it is known to be this run's (`_resumable`)"
+    c = _resumable(ckpt, epochs, w, extra)
     net = learn.model.unet if isinstance(learn.model, SharedUNet) else learn.model
     try: net.load_state_dict(c['state_dict'])
     except RuntimeError as e:
         raise ValueError(f"{str(ckpt)!r} does not fit this run's model ({str(e)[:160]}): resume with the run's own flags.") from None
-    return st
+    return c['train_state']
 
 def _finished_ema(ckpt, ema):
     if ema is None: return None

@@ -11,7 +11,7 @@ from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastai.callback.core import Callback
 from fastai.torch_core import to_device
-from .core import atomic_file
+from .core import atomic_file, DiskFull
 from .checkpoint import save_checkpoint
 from .learner import EMACB, unwrap_model
 from .control import stop_requested, stop_fit, batch_no, current_lr, diverged_message, TrainingDiverged, TrainingInterrupted
@@ -87,7 +87,7 @@ class CheckpointCB(Callback):
     def log_csv(self): return self.fname.with_name(self.fname.stem + '_log.csv')
     @property
     def loss_png(self): return self.fname.with_name(self.fname.stem + '_loss.png')
-    def before_fit(self): self.epochs_done = getattr(self.learn, 'resume_epoch', 0)
+    def before_fit(self): self.epochs_done, self.fitted = getattr(self.learn, 'resume_epoch', 0), False
     def before_epoch(self): self.t_epoch = time.perf_counter()
     def before_train(self): self.dl_state = _dl_state(self.dls.train)  # the epoch's data order, for a checkpoint within it
     def before_batch(self):
@@ -111,7 +111,7 @@ class CheckpointCB(Callback):
     def after_fit(self):  # training finished (or stopped within an epoch by `max_steps`), unless stopped by `stop_fit`
         if getattr(self.learn, 'stop_error', None) is not None: return
         st = train_state(self.learn, self.epochs_done, 0, _dl_state(self.dls.train), self.rows)
-        self._save({**st, 'finished': True})
+        self.fitted = True; self._save({**st, 'finished': True})
         if self.log and self.rows: plot_log(self.rows, self.loss_png, title=self.fname.stem)
     def _save(self, state):
         if self.img_size is None: return  # no training batch ran (e.g. cancelled before the first)
@@ -120,6 +120,11 @@ class CheckpointCB(Callback):
         for m, what in ((model, 'the weights'), (None if ema is None else ema.ema.module, 'the EMA of the weights')):
             if m is not None and not _finite(m):  # never saved: the last good checkpoint stays
                 stop_fit(self.learn, TrainingDiverged(diverged_message(self.learn, self.fname.stem, f'{what} became non-finite', self.fname)))
+        try: self._write(model, ema, state)
+        except DiskFull as e:  # one clear error, not the one fastai rewrites; the last checkpoint is untouched
+            if getattr(self, 'fitted', False): raise  # in after_fit a stop would escape fastai's loop: the error as it is
+            stop_fit(self.learn, e)
+    def _write(self, model, ema, state):
         save_checkpoint(self.fname, model, self.learn.sched, self.learn.grid, self.learn.window,
                         self.img_size, extra={**(self.extra or {}), 'epoch': state['epoch'], 'steps': self.learn.train_iter},
                         ema_model=None if ema is None else ema.ema.module, ema_info=None if ema is None else ema.info,
