@@ -24,8 +24,8 @@ from .core import as_uint8, check_out_dir, run_cli, console, EXIT_USER
 __all__ = ['FID_HELPER_SHA1', 'panda_inception_weights_main', 'PAPER_SEAM_XS', 'frechet_distance', 'MissingExtra',
            'fid_helper_model_path', 'inception_state_dict', 'build_inception_weights', 'panda_inception_weights',
            'inception_weights', 'real_cache_name', 'fid_kid', 'pyr_down', 'pyr_up', 'laplacian_pyramid',
-           'wasserstein_1d', 'sliced_wasserstein', 'swd', 'colourfulness', 'seam_profile', 'seam_score', 'seam_ratio',
-           'plot_seam_profile']
+           'wasserstein_1d', 'sliced_wasserstein', 'swd', 'colourfulness', 'memorisation', 'seam_profile', 'seam_score',
+           'seam_ratio', 'plot_seam_profile']
 
 # %% ../nbs/06_metrics.ipynb #a8234df4
 def _images(imgs, name:str='imgs') -> torch.Tensor:
@@ -356,6 +356,20 @@ def colourfulness(imgs, # uint8 images (N,3,H,W) or numpy (N,H,W,3)
     "How far images are from greyscale: 0 when R = G = B at every pixel"
     x = _images(imgs).double()/255
     return float(((x[:, 0] - x[:, 1]).abs() + (x[:, 1] - x[:, 2]).abs()).mean())
+
+# %% ../nbs/06_metrics.ipynb #9e7a5958
+def memorisation(fake, # samples: uint8 images (N,3,H,W), or features (N,D) as float
+                 train, # the training images (M,3,H,W), or their features (M,D)
+                 ) -> dict: # share of copies, and the median distances of samples and of training images to their nearest training image
+    "Share of samples closer to their nearest training image than that image is to any other training image"
+    f, t = (torch.as_tensor(a).flatten(1).double() if torch.as_tensor(a).is_floating_point() else _images(a).flatten(1).double()/255
+            for a in (fake, train))
+    if len(t) < 2: raise ValueError(f"memorisation needs at least 2 training images, got {len(t)}.")
+    if f.shape[1] != t.shape[1]: raise ValueError(f"samples have {f.shape[1]} values each and training images {t.shape[1]}: give both as images of one size or as features of one extractor.")
+    tt = torch.cdist(t, t); tt.fill_diagonal_(float('inf'))
+    own = tt.min(1).values                                  # each training image's distance to its nearest neighbour
+    d, i = torch.cdist(f, t).min(1)                         # each sample's nearest training image
+    return dict(copies=float((d < own[i]).double().mean()), sample_nn=float(d.median()), train_nn=float(own.median()))
 
 # %% ../nbs/06_metrics.ipynb #86be2b87
 def seam_profile(
