@@ -15,7 +15,7 @@ from .tiling import TileGrid
 from .ddpm import DDPMSchedule
 from .core import check_precision, precision_dtype
 from .ddpm import check_prediction, check_sampler
-from .config import check_whole, check_positive, check_size
+from .config import check_whole, check_positive, check_size, check_seed
 from .data import get_dls, load_images
 from .fit import train_models
 from .sample import sample
@@ -287,8 +287,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
     rows = [row_spec(r, cfg['size'], cfg['unet'])['name'] for r in ([rows] if isinstance(rows, str) else rows)]
     if not rows: raise ValueError("--rows names no row: give one or more, e.g. --rows DDPM,PANDA.")
     if len(set(rows)) != len(rows): raise ValueError(f"--rows {','.join(rows)} names a row twice: give each row once.")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise ValueError(f"--seed must be a whole number in 0..{2**32-1}, got {seed!r}.")
+    check_seed(seed)
     dev = get_device(device)
     weights_path = fid_weights(weights_path, fid)
     out = check_bench_out(out)

@@ -15,7 +15,7 @@ from .unet import UNet, unet_config
 from .shared import SharedUNet, check_cond
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'CKPT_KEYS', 'save_checkpoint', 'read_checkpoint', 'build_unet', 'load_checkpoint']
+__all__ = ['CKPT_FORMAT', 'CKPT_KEYS', 'save_checkpoint', 'read_checkpoint', 'nonfinite', 'build_unet', 'load_checkpoint']
 
 # %% ../nbs/04a_checkpoint.ipynb #04871dd5
 CKPT_FORMAT = 'panda-checkpoint-v1'
@@ -83,6 +83,11 @@ def read_checkpoint(path) -> dict:
                                  f"written by another PANDA version; load it with that version.")
     return ckpt
 
+# %% ../nbs/04a_checkpoint.ipynb #264fb211
+def nonfinite(state_dict:dict) -> dict:
+    "{name: count} of the tensors of `state_dict` that hold NaN or infinite values"
+    return {k:n for k,v in state_dict.items() if (n := v.numel() - int(v.isfinite().sum()))}
+
 # %% ../nbs/04a_checkpoint.ipynb #2f36fb2d
 def build_unet(cfg:dict, # the UNet's settings, as `UNet.config` gives them
                state_dict:dict, # its weights
@@ -109,7 +114,7 @@ def build_unet(cfg:dict, # the UNet's settings, as `UNet.config` gives them
         if got.shape != v.shape: raise misfit(f"{k!r} has shape {tuple(got.shape)} in the file but {tuple(v.shape)} in the configuration")
     extra = [k for k in state_dict if k not in want]
     if extra: raise misfit(f"the file holds {extra[0]!r}, which the configuration has no place for")
-    bad = {k:n for k,v in state_dict.items() if (n := v.numel() - int(v.isfinite().sum()))}
+    bad = nonfinite(state_dict)
     if bad:
         todo = ("Sample the raw weights instead (--no-use_ema, or use_ema=False) if they are finite; else resume or retrain"
                 if weights.lower() == 'ema' else "Resume or retrain")

@@ -19,7 +19,7 @@ from .data import load_images, get_dls
 from .distrib import dist_info
 from .control import stop_on_signals, TrainingInterrupted
 from .fit import train_models
-from .config import RunConfig, auto_workers, parse_pair, check_whole
+from .config import RunConfig, auto_workers, parse_pair, check_whole, check_seed
 from .rundir import (run_record, window_records, check_run_dir, check_record, new_run_id, config_id, data_fingerprint,
                           check_same_data, check_out_outside, images_listing)
 from .sample import save_image_grid, save_sequence, get_fusion
@@ -58,7 +58,7 @@ def _start(cfg:RunConfig, out:Path, images, resume:bool, force:bool, rank0:bool)
            run_record(out, cfg.record_name) if resume else None)
     fp, listing = data_fingerprint(cfg.data, images)
     if rec is not None: check_record(rec, out/cfg.record_name); check_same_data(rec, fp, listing, out, cfg.data, cfg.record_name)
-    check_valid_split(len(images), cfg.valid_pct, cfg.data)  # a resumed run: after the images are known to be the run's
+    if resume: check_valid_split(len(images), cfg.valid_pct, cfg.data)  # once the images are known to be the run's
     if rank0 and cfg.data is not None:
         with atomic_file(out/images_listing(cfg.record_name), 'w') as f: f.write('\n'.join(listing) + '\n')
     run_id = rec.get('run_id') if rec is not None else new_run_id()  # None: a run of an older version, resumed
@@ -223,7 +223,7 @@ def panda_sample(src:Param("a panda_train run folder, a saved pipeline folder, o
         check_sampler(sampler or 'ddim', 1 if steps is None else steps, 0. if eta is None else eta)  # flags first, before any loading
         if precision is not None: check_precision(precision)
         check_whole(n=n, bs=bs, group=group)
-        if not 0 <= seed < 2**32: raise ValueError(f"--seed must be a whole number in 0..{2**32-1}, got {seed}.")
+        check_seed(seed)
         if fusion is not None: get_fusion(fusion).with_sigma(0.1 if sigma is None else sigma)
         for flag, f in (('out', out), ('npz', npz), ('sequence', sequence)):  # where the results go, before any sampling
             if f is None: continue

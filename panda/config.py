@@ -18,7 +18,7 @@ from .learner import window_names
 
 # %% auto #0
 __all__ = ['RECIPES', 'METHODS', 'RESUME_FREE', 'get_recipe', 'parse_pair', 'make_layout', 'layout_fits', 'check_size',
-           'auto_workers', 'check_positive', 'check_whole', 'check_layout', 'RunConfig']
+           'auto_workers', 'check_positive', 'check_whole', 'check_layout', 'check_seed', 'RunConfig']
 
 # %% ../nbs/04g_config.ipynb #ca58191b
 RECIPES = {
@@ -134,6 +134,12 @@ def check_layout(method:str='panda', n_strips=4, k=3, grid=None, window=None, st
         if w is None: raise  # make_layout's own error: --grid needs --window
         raise ValueError(f"--grid {g[0]}x{g[1]} --window {w[0]}x{w[1]}" + (f" --stride {st[0]}x{st[1]}" if st else '') + f": {e}") from None
 
+# %% ../nbs/04g_config.ipynb #61466769
+def check_seed(seed):
+    "A clear error for a seed numpy cannot take (a whole number in 0..2**32-1)"
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"--seed must be a whole number in 0..{2**32-1}, got {seed!r}.")
+
 # %% ../nbs/04g_config.ipynb #64eb1f87
 @dataclass
 class RunConfig:
@@ -199,8 +205,7 @@ class RunConfig:
         if not 0 < self.valid_pct < 1:
             raise ValueError(f"--valid_pct must be in (0, 1): the validation loss needs held-out images; got {self.valid_pct}.")
         get_device(self.device)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
-            raise ValueError(f"--seed must be a whole number in 0..{2**32-1} (numpy's seeds), got {self.seed!r}.")
+        check_seed(self.seed)
         if self.min_snr is not None and not math.isfinite(self.min_snr): raise ValueError(f"--min_snr must be finite, got {self.min_snr}.")
         check_layout(self.method, self.n_strips, self.k, self.grid, self.window, self.stride)  # the layout's flags before --size
         check_size(r['size'], self.method, r['unet'], self.n_strips, self.k, self.grid, self.window, self.stride)

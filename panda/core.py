@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_core.ipynb #9d6b6dae
 from __future__ import annotations
-import json, os, sys, errno, io, tempfile, time, argparse
+import json, os, sys, errno, io, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path, PurePath
 import numpy as np, torch

@@ -15,7 +15,7 @@ from .core import check_out_dir, check_precision, writer_lock
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule
 from .shared import SharedUNet
-from .checkpoint import read_checkpoint, load_checkpoint
+from .checkpoint import read_checkpoint, load_checkpoint, nonfinite
 from .learner import paper_adam, method_learners, window_names, EMACB
 from .distrib import dist_info, data_parallel
 from .control import stop_on_signals, forward_signals, FiniteLossCB, StopAfterCB, EpochLineCB
@@ -95,7 +95,7 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
     "Train (or resume) one model of `train_models` and return its record, the Learner released"
     more = list(cbs(name, w)) if cbs is not None else []
     ckpt = None if out is None else out/f'{name}.pt'
-    state = _resume_state(learn, ckpt, epochs, w, extra) if resume and ckpt.is_file() else None
+    state = _resume_state(learn, ckpt) if resume and ckpt.is_file() else None
     ema_cb = EMACB(ema) if ema is not None else None
     rank0 = dist_info().rank == 0  # data-parallel: the other processes write nothing and print nothing
     run_cbs = more + [FiniteLossCB(name, ckpt)] + ([ema_cb] if ema_cb is not None else []) \
@@ -140,14 +140,14 @@ def _resumable(ckpt, epochs, w=None, # the model's window (None: DDPM, shared)
                              f"elsewhere. Restore this run's {Path(ckpt).name}, or start again with --force.")
     if st['n_epoch'] != epochs: raise ValueError(f"{str(ckpt)!r} belongs to a run of {st['n_epoch']} epochs, not {epochs}: "
                                                  f"resume with the run's own --epochs {st['n_epoch']}.")
-    bad = [k for d in ('state_dict', 'ema_state_dict') for k,v in (c.get(d) or {}).items() if v.is_floating_point() and not v.isfinite().all()]
+    bad = [k for d in ('state_dict', 'ema_state_dict') for k in nonfinite(c.get(d) or {})]
     if bad: raise ValueError(f"{str(ckpt)!r} holds non-finite weights ({bad[0]}{' ...' if len(bad) > 1 else ''}): training cannot continue "
                              f"from it. Start again with --force, with a lower --lr.")
     return c
 
-def _resume_state(learn, ckpt, epochs, w=None, extra:dict|None=None):
-    "Load the weights of checkpoint `ckpt` into `learn.model` and return its `train_state`, once it is known to be this run's (`_resumable`)"
-    c = _resumable(ckpt, epochs, w, extra)
+def _resume_state(learn, ckpt):
+    "Load the weights of checkpoint `ckpt`, checked by `train_models` (`_resumable`) before any model trained, into `learn.model`; its `train_state`"
+    c = read_checkpoint(ckpt)
     net = learn.model.unet if isinstance(learn.model, SharedUNet) else learn.model
     try: net.load_state_dict(c['state_dict'])
     except RuntimeError as e:

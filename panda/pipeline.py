@@ -12,7 +12,6 @@ from safetensors.torch import save as st_save, load as st_load
 from .core import atomic_file, check_out_dir, check_precision, precision_dtype, plain
 from .tiling import TileGrid, as_pair
 from .ddpm import DDPMSchedule, check_prediction, check_sampler, get_sampler
-from .unet import UNet, unet_config
 from .shared import SharedUNet, check_cond
 from .checkpoint import load_checkpoint, build_unet
 from .rundir import run_record, window_records

@@ -116,7 +116,7 @@ def data_fingerprint(data, # the image folder (None: the embedded faces)
                      images:np.ndarray) -> tuple: # the images the run trains on
     "What a run trains on, `(fingerprint, listing)`: the image files' names and sizes (listed and hashed) and the pixels, hashed"
     files = [] if data is None else image_files(data)
-    listing = [f"{p.stat().st_size}\t{p.relative_to(data) if p.is_relative_to(data) else p}" for p in files]
+    listing = [f"{p.stat().st_size}\t{p.relative_to(data)}" for p in files]  # `image_files` lists paths under `data`
     fp = dict(n_images=len(images), n_files=len(listing), files_sha=_sha('\n'.join(listing).encode()),
               pixels_sha=_sha(np.ascontiguousarray(images).reshape(-1).data))
     return fp, listing
