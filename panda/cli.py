@@ -5,6 +5,7 @@
 # %% ../nbs/08_cli.ipynb #06b45907
 from __future__ import annotations
 import time, datetime, platform, argparse, sys, math, json, contextlib
+from functools import partial
 from dataclasses import replace
 from pathlib import Path
 import torch
@@ -24,10 +25,12 @@ from .rundir import (run_record, window_records, check_run_dir, check_record, ne
                           check_same_data, check_out_outside, images_listing)
 from .sample import save_image_grid, save_sequence, get_fusion
 from .pipeline import Pipeline
+from .evaluate import EvalCB
+from .metrics import inception_weights
 
 # %% auto #0
-__all__ = ['panda_train_main', 'panda_sample_main', 'data_name', 'check_valid_split', 'train_run', 'resume_config', 'flags_of',
-           'panda_train', 'load_pipeline', 'sample_layout', 'panda_sample']
+__all__ = ['panda_train_main', 'panda_sample_main', 'data_name', 'check_valid_split', 'run_callbacks', 'train_run',
+           'resume_config', 'flags_of', 'panda_train', 'load_pipeline', 'sample_layout', 'panda_sample']
 
 # %% ../nbs/08_cli.ipynb #f80cd693
 def data_name(data): return str(data) if data is not None else 'embedded emoji faces'
@@ -44,11 +47,31 @@ def check_valid_split(n:int, valid_pct:float, data=None):
 def _model_record(o:dict) -> dict:
     "What `run.json` says of one trained model (a record of `train_models`), printing one line about it"
     ck = Path(o['checkpoint'])
+    ev = ck.with_name(ck.stem + '_eval.csv')
     print(f"{o['name']}: " + ("finished before, loaded" if (o['resumed'] or {}).get('finished') else f"trained in {o['train_s']:.0f} s")
-          + f", checkpoint {ck}, log {ck.stem}_log.csv")
-    return dict(checkpoint=str(ck), log=str(ck.with_name(ck.stem + '_log.csv')), loss_plot=str(ck.with_name(ck.stem + '_loss.png')),
-                window=o['window'], train_seconds=round(o['train_s'], 1), train_user_seconds=round(o['train_user_s'], 1),
-                final_valid_loss=o['final_valid_loss'], resumed=o['resumed'])
+          + f", checkpoint {ck}, log {ck.stem}_log.csv" + (f", quality {ev.name}" if ev.is_file() else ''))
+    rec = dict(checkpoint=str(ck), log=str(ck.with_name(ck.stem + '_log.csv')), loss_plot=str(ck.with_name(ck.stem + '_loss.png')),
+               window=o['window'], train_seconds=round(o['train_s'], 1), train_user_seconds=round(o['train_user_s'], 1),
+               final_valid_loss=o['final_valid_loss'], resumed=o['resumed'])
+    if ev.is_file(): rec.update(eval_log=str(ev), quality_plot=str(ck.with_name(ck.stem + '_quality.png')))
+    return rec
+
+def run_callbacks(cfg:RunConfig, # the run's settings
+                  real:torch.Tensor, # uint8 images (N, 3, H, W) the evaluations measure samples against: the run's images
+                  out:Path, # the run's folder
+                  precision:str, # the run's precision, which its evaluations sample in
+                  name:str, window:int|None) -> list: # the model, as `train_models(cbs=)` calls it
+    "The extra callbacks of model `name`: its settings' (`RunConfig.callbacks`), the evaluation (`--eval_every`) and TensorBoard (`--tensorboard`)"
+    cbs = cfg.callbacks(name, window)
+    if cfg.tensorboard:
+        from fastai.callback.tensorboard import TensorBoardCallback
+        cbs.append(TensorBoardCallback(log_dir=str(out/'tensorboard'/name), trace_model=False, log_preds=False))
+    if cfg.eval_interval is not None and (window is None or window == cfg.n_models - 1):  # PANDA: the last window evaluates the method
+        r = cfg.recipe_values
+        partners = None if window is None else {i: out/f'{n}.pt' for i, n in enumerate(cfg.names) if i != window}
+        cbs.append(EvalCB(real, every=cfg.eval_interval, n=cfg.eval_n, sampler=cfg.sampler, steps=r['sample_steps'], eta=cfg.eta,
+                          precision=precision, seed=cfg.seed, partners=partners, fname=out/f'{name}_eval.csv', stop_plateau=cfg.stop_plateau))
+    return cbs
 
 # %% ../nbs/08_cli.ipynb #ff68a04f
 def _start(cfg:RunConfig, out:Path, images, resume:bool, force:bool, rank0:bool) -> dict:
@@ -81,6 +104,7 @@ def train_run(cfg:RunConfig, # the run's settings, checked when it was made
     if workers is None: workers = auto_workers(cfg.n_models if cfg.window_model is None else 1, dev)
     record, out, rank0 = cfg.record_name, Path(cfg.out), di.rank == 0  # only rank 0 locks, checks, cleans and writes the folder
     check_out_outside(out, cfg.data)
+    if cfg.eval_interval is not None: inception_weights()  # the evaluations need Inception: a clear error now, not after an epoch
     images = load_images(cfg.data, r['size'], grey=cfg.grey)
     if not resume: check_valid_split(len(images), cfg.valid_pct, cfg.data)  # before the folder is made
     if rank0: check_out_dir(out)
@@ -103,7 +127,7 @@ def train_run(cfg:RunConfig, # the run's settings, checked when it was made
           try:
             runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'], precision=precision,
                                 ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=cfg.shared, seed=cfg.seed, out=out,
-                                extra=extra, cbs=cfg.callbacks, progress=progress, workers=workers, resume=resume,
+                                extra=extra, cbs=partial(run_callbacks, cfg, as_uint8(images), out, precision), progress=progress, workers=workers, resume=resume,
                                 save_every=cfg.save_every, windows=None if cfg.window_model is None else [cfg.window_model])
           except TrainingInterrupted as e: raise TrainingInterrupted(f"{e} Continue with: {_continue_line(cfg, out)}") from None
         if not rank0: return None  # the other processes of a data-parallel run: rank 0 samples and records

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04g_config.ipynb #03e89642
 from __future__ import annotations
-import math
+import math, importlib.util
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import PurePath
 import torch
@@ -17,8 +17,9 @@ from .shared import check_cond, window_offsets, overlapping_pairs
 from .learner import window_names
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'RESUME_FREE', 'get_recipe', 'parse_pair', 'make_layout', 'layout_fits', 'check_size',
-           'auto_workers', 'check_positive', 'check_whole', 'check_layout', 'check_seed', 'RunConfig']
+__all__ = ['RECIPES', 'METHODS', 'RESUME_FREE', 'OPTIONAL_SETTINGS', 'LR_SCHEDULES', 'get_recipe', 'parse_pair', 'make_layout',
+           'layout_fits', 'check_size', 'auto_workers', 'check_positive', 'check_whole', 'check_layout', 'check_seed',
+           'RunConfig']
 
 # %% ../nbs/04g_config.ipynb #ca58191b
 RECIPES = {
@@ -101,7 +102,10 @@ def auto_workers(n_models:int, # models of the method
 
 # %% ../nbs/04g_config.ipynb #4fcf4f69
 METHODS = ('panda', 'ddpm', 'shared')
-RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sample_steps', 'eta', 'use_ema')
+RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sample_steps', 'eta', 'use_ema', 'eval_every', 'eval_n',
+               'stop_plateau', 'tensorboard')
+OPTIONAL_SETTINGS = ('lr_schedule',)
+LR_SCHEDULES = ('one_cycle', 'constant')
 
 # %% ../nbs/04g_config.ipynb #75f1e011
 def check_positive(**flags):
@@ -178,6 +182,11 @@ class RunConfig:
     valid_pct: float = 0.05 # fraction of the images held out for the validation loss
     save_every: int|None = None # also checkpoint every this many training steps (default: at the end of every epoch)
     window_model: int|None = None # PANDA: train only window model i (0: model_l, 1: model_r), e.g. one per GPU; sample with panda_sample
+    lr_schedule: str|None = None # 'one_cycle' (fastai's) or 'constant' learning rate (default: the recipe's, one_cycle for cpu, constant for paper)
+    eval_every: str|None = None # measure samples every N training steps (KID, FID, SWD, seams, memorisation; panda.evaluate), or 'auto' (about 10% of training time); default: never
+    eval_n: int = 256 # samples per evaluation
+    stop_plateau: bool = False # stop training once the evaluated KID stops improving (panda.evaluate.plateau: under 5% better over the last third); needs --eval_every
+    tensorboard: bool = False # also log losses, learning rate, evaluations and sample grids to TensorBoard in OUT/tensorboard (pip install 'panda[tensorboard]')
 
     def __post_init__(self):
         if isinstance(self.data, PurePath): self.data = str(self.data)
@@ -213,6 +222,9 @@ class RunConfig:
         if sh and self.pixel_stride is not None: window_offsets(g, self.pixel_stride)  # a bad stride fails here
         if sh and self.gamma > 0 and not len(overlapping_pairs(window_offsets(g, self.pixel_stride), g.window_size)):
             raise ValueError(f"--gamma {self.gamma} needs overlapping windows, but the windows of {g} do not overlap.")
+        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"--lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}.")
+        self._check_eval()
         if self.window_model is not None and (self.method != 'panda' or not isinstance(self.window_model, int)
                                               or not 0 <= self.window_model < self.n_models):
             raise ValueError(f"--window_model {self.window_model!r}: " + (f"PANDA's window models are 0..{self.n_models-1} ({', '.join(self.names)})."
@@ -223,8 +235,13 @@ class RunConfig:
     def recipe_values(self) -> dict:
         "The recipe with this run's overrides: what training uses (an EMA decay or min-SNR gamma of 0 means none)"
         r = get_recipe(self.recipe, epochs=self.epochs, bs=self.bs, lr=self.lr, size=self.size, unet=self.unet, ema=self.ema_decay,
-                       prediction=self.prediction, precision=self.precision, min_snr=self.min_snr, sample_steps=self.sample_steps)
+                       prediction=self.prediction, precision=self.precision, min_snr=self.min_snr, sample_steps=self.sample_steps,
+                       one_cycle=None if self.lr_schedule is None else self.lr_schedule == 'one_cycle')
         return {**r, 'ema': r['ema'] or None, 'min_snr': r['min_snr'] or None}
+    @property
+    def eval_interval(self) -> int|str|None:
+        "Training steps between evaluations, 'auto', or None (no evaluation)"
+        return None if self.eval_every is None else 'auto' if str(self.eval_every) == 'auto' else int(self.eval_every)
     @property
     def layout(self) -> TileGrid|None: return make_layout(self.recipe_values['size'], self.method, self.n_strips, self.k, self.grid, self.window, self.stride)
     @property
@@ -237,6 +254,21 @@ class RunConfig:
     def record_name(self) -> str:
         "The run record: `run.json`, or `run_<model>.json` for a run of one window model"
         return 'run.json' if self.window_model is None else f'run_{self.names[self.window_model]}.json'
+
+    def _check_eval(self):
+        e = self.eval_every
+        if e is not None and str(e) != 'auto':
+            try: ok = int(str(e)) >= 1 and str(int(str(e))) == str(e).strip()
+            except ValueError: ok = False
+            if not ok: raise ValueError(f"--eval_every must be a whole number of training steps >= 1, or 'auto', got {e!r}.")
+        check_whole(eval_n=self.eval_n)
+        if self.eval_n < 4: raise ValueError(f"--eval_n must be at least 4 samples (KID and FID need a set; default 256), got {self.eval_n}.")
+        if self.stop_plateau and e is None: raise ValueError("--stop_plateau stops at the plateau of the evaluated KID: add --eval_every N (or auto).")
+        if self.stop_plateau and self.method == 'panda':
+            raise ValueError("--stop_plateau stops one model, and PANDA's window models train separately: train PANDA for a fixed "
+                             "--epochs and read the plateau from its curve (panda.evaluate.plateau_reached).")
+        if self.tensorboard and importlib.util.find_spec('tensorboard') is None:
+            raise ValueError("--tensorboard needs the tensorboard package: pip install 'panda[tensorboard]' (or pip install tensorboard).")
 
     def callbacks(self, name:str, window:int|None) -> list:
         "The extra callbacks this run's settings ask for, for model `name` (`train_models(cbs=)`)"

@@ -23,9 +23,9 @@ from .core import as_uint8, check_out_dir, run_cli, console, EXIT_USER
 # %% auto #0
 __all__ = ['FID_HELPER_SHA1', 'panda_inception_weights_main', 'PAPER_SEAM_XS', 'frechet_distance', 'MissingExtra',
            'fid_helper_model_path', 'inception_state_dict', 'build_inception_weights', 'panda_inception_weights',
-           'inception_weights', 'real_cache_name', 'fid_kid', 'pyr_down', 'pyr_up', 'laplacian_pyramid',
-           'wasserstein_1d', 'sliced_wasserstein', 'swd', 'colourfulness', 'memorisation', 'seam_profile', 'seam_score',
-           'seam_ratio', 'plot_seam_profile']
+           'inception_weights', 'real_cache_name', 'fid_kid', 'inception_features', 'inception_extractor',
+           'fid_kid_features', 'pyr_down', 'pyr_up', 'laplacian_pyramid', 'wasserstein_1d', 'sliced_wasserstein', 'swd',
+           'colourfulness', 'memorisation', 'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
 
 # %% ../nbs/06_metrics.ipynb #a8234df4
 def _images(imgs, name:str='imgs') -> torch.Tensor:
@@ -247,6 +247,51 @@ def fid_kid(
     return dict(fid=m[torch_fidelity.KEY_METRIC_FID], kid_mean=m[torch_fidelity.KEY_METRIC_KID_MEAN],
                 kid_std=m[torch_fidelity.KEY_METRIC_KID_STD], n_fake=len(fake), n_real=len(real),
                 kid_subset_size=kid_subset_size, cache_name=cache_name if cache else None, weights_path=str(weights_path))
+
+# %% ../nbs/06_metrics.ipynb #0316bc93
+def inception_features(
+    imgs, # uint8 images (N,3,H,W) or numpy (N,H,W,3)
+    weights_path:str|Path|None=None, # InceptionV3 weights; None: see `inception_weights`
+    device:str|torch.device|None=None, # None: cuda if available
+    batch_size:int=64, # Inception batch size
+    extractor=None, # a `FeatureExtractorInceptionV3` already built (it is reused; `weights_path` is then ignored)
+) -> torch.Tensor: # 2048-d pool features, (N,2048) float32 on the CPU
+    "InceptionV3 pool features (the ones FID and KID use) from torch-fidelity's `inception-v3-compat`"
+    imgs = _images(imgs)
+    device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
+    fe = extractor if extractor is not None else inception_extractor(weights_path, device)
+    with torch.no_grad():
+        return torch.cat([fe(b.to(device))[0].cpu() for b in imgs.split(batch_size)]).float()
+
+def inception_extractor(weights_path:str|Path|None=None, device=None):
+    "torch-fidelity's `inception-v3-compat` feature extractor, in eval mode on `device`"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        fe = FeatureExtractorInceptionV3('inception-v3-compat', ['2048'], feature_extractor_weights_path=str(inception_weights(weights_path)))
+    return fe.requires_grad_(False).eval().to(device if device is not None else 'cpu')
+
+# %% ../nbs/06_metrics.ipynb #0a90de40
+def fid_kid_features(
+    fake:torch.Tensor, # features of the generated images (N,D), e.g. `inception_features`
+    real:torch.Tensor, # features of the real images (M,D)
+    kid_subset_size:int=1000, # KID subset size, reduced to the smaller set if needed (as `fid_kid`)
+    kid_subsets:int=100, # number of KID subsets
+    seed:int=2020, # seeds KID's subsets (as `fid_kid`)
+) -> dict: # fid, kid_mean, kid_std, n_fake, n_real, kid_subset_size
+    "FID and KID from Inception features, through torch-fidelity's functions with `fid_kid`'s settings"
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    fake, real = torch.as_tensor(fake).float().cpu(), torch.as_tensor(real).float().cpu()
+    if fake.ndim != 2 or real.ndim != 2 or fake.shape[1] != real.shape[1]:
+        raise ValueError(f"fid_kid_features needs two (N, D) feature sets of one extractor, got {tuple(fake.shape)} and {tuple(real.shape)}.")
+    if min(len(fake), len(real)) < 2: raise ValueError(f"FID needs at least 2 images per set, got {len(fake)} fake, {len(real)} real")
+    kid_subset_size = min(kid_subset_size, len(fake), len(real))
+    fid = fid_statistics_to_metric(fid_features_to_statistics(fake), fid_features_to_statistics(real), False)[torch_fidelity.KEY_METRIC_FID]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        kid = kid_features_to_metric(fake, real, kid_subset_size=kid_subset_size, kid_subsets=kid_subsets, rng_seed=seed, verbose=False)
+    return dict(fid=fid, kid_mean=kid[torch_fidelity.KEY_METRIC_KID_MEAN], kid_std=kid[torch_fidelity.KEY_METRIC_KID_STD],
+                n_fake=len(fake), n_real=len(real), kid_subset_size=kid_subset_size)
 
 # %% ../nbs/06_metrics.ipynb #99297674
 _binom5 = torch.tensor([1., 4., 6., 4., 1.])/16

@@ -67,7 +67,12 @@ def train_state(learn, epoch:int, iter:int, dl_state:dict, rows:list) -> dict:
                 opt=_cpu(learn.opt.state_dict()), scaler=None if scaler is None else _cpu(scaler.state_dict()),
                 ema=None if ema is None else _cpu(ema.ema.state_dict()), ema_n=None if ema is None else ema.n,
                 smooth_loss=None if sl is None else (sl.count, _cpu(sl.val)), rng=_rng_state(), dl=dl_state, log=list(rows),
-                finished=False)
+                cbs=_cbs_state(learn), finished=False)
+
+def _stateful(learn): return [cb for cb in learn.cbs if callable(getattr(type(cb), 'get_state', None))]
+def _cbs_state(learn) -> dict:
+    "The state of the callbacks that keep one (`get_state`/`set_state`, e.g. `panda.evaluate.EvalCB`'s evaluations), by class name"
+    return {type(cb).__name__: _cpu(cb.get_state()) for cb in _stateful(learn)}
 
 def _finite(model) -> bool:
     return bool(torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all())
@@ -105,7 +110,7 @@ class CheckpointCB(Callback):
         rec = self.learn.final_record if getattr(self.learn, 'recorder', None) is not None else []
         val = lambda i: float(rec[i]) if len(rec) > i and rec[i] is not None else None
         self.rows.append(dict(epoch=self.epoch+1, train_loss=val(0), valid_loss=val(1), lr=current_lr(self.learn),
-                              time_s=round(time.perf_counter()-self.t_epoch, 3)))
+                              time_s=round(time.perf_counter()-self.t_epoch, 3), **getattr(self.learn, 'epoch_cols', {})))
         self._save(train_state(self.learn, self.epoch+1, 0, _dl_state(self.dls.train), self.rows))
         if self.log: write_csv(self.rows, self.log_csv)
     def after_fit(self):  # training finished (or stopped within an epoch by `max_steps`), unless stopped by `stop_fit`
@@ -180,6 +185,8 @@ class ResumeCB(Callback):
         if s['smooth_loss'] is not None: learn.recorder.smooth_loss.count, learn.recorder.smooth_loss.val = s['smooth_loss']
         for cb in learn.cbs:
             if isinstance(cb, CheckpointCB): cb.rows = list(s['log'])
+        for cb in _stateful(learn):
+            if type(cb).__name__ in (s.get('cbs') or {}): cb.set_state(s['cbs'][type(cb).__name__])
         _set_dl_state(self.dls.train, s['dl'])
         if not s['iter']: _set_rng_state(s['rng'])
     def before_train(self):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from .core import clean_temps, atomic_file
 from .data import image_files
-from .config import RESUME_FREE
+from .config import RESUME_FREE, OPTIONAL_SETTINGS
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'FULL_RUN_FILES', 'model_files', 'run_files', 'run_record', 'window_records', 'check_run_dir',
@@ -94,7 +94,7 @@ def new_run_id() -> str:
 
 def config_id(flags:dict) -> str:
     "A hash of the settings `flags` (a `RunConfig.flags()`) that decide what a run trains"
-    keep = {k:v for k,v in flags.items() if k not in RESUME_FREE + ('out', 'window_model')}
+    keep = {k:v for k,v in flags.items() if k not in RESUME_FREE + ('out', 'window_model') and not (k in OPTIONAL_SETTINGS and v is None)}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:12]
 
 def check_record(rec:dict, where): # a run record and its path
