@@ -104,7 +104,7 @@ def auto_workers(n_models:int, # models of the method
 METHODS = ('panda', 'ddpm', 'shared')
 RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sample_steps', 'eta', 'use_ema', 'eval_every', 'eval_n',
                'stop_plateau', 'tensorboard')
-OPTIONAL_SETTINGS = ('lr_schedule',)
+OPTIONAL_SETTINGS = ('lr_schedule', 'full_p')
 LR_SCHEDULES = ('one_cycle', 'constant')
 
 # %% ../nbs/04g_config.ipynb #75f1e011
@@ -163,8 +163,9 @@ class RunConfig:
     window: str|None = None # window size in tiles with --grid, e.g. 3x3 (shared model default: 2x2)
     stride: str|None = None # step between windows in tiles with --grid (default 1x1)
     gamma: float = 0. # shared model: overlap loss weight (0: plain random-window training)
-    cond: str = 'coords' # shared model: 'coords' (knows where its window lies) or 'none' (translation invariant)
+    cond: str = 'coords' # shared model: 'coords' (knows where its window lies), 'none' (translation invariant), 'canvas' (sees the whole noisy image, pooled) or 'coords+canvas'
     pixel_stride: int|None = None # shared model: train on every window offset on this pixel stride, not only the layout's
+    full_p: float|None = None # shared model: this share of training batches are full images, not windows (Patch Diffusion); default none
     device: str|None = None # 'cpu', 'cuda', 'cuda:1'... (default: CUDA if available)
     seed: int = 0 # random seed
     n_samples: int = 36 # images sampled after training
@@ -199,8 +200,10 @@ class RunConfig:
         if self.method == 'shared':
             check_cond(self.cond)
             if not 0 <= self.gamma <= 1: raise ValueError(f"--gamma must be in [0, 1] (0: plain random-window training), got {self.gamma}.")
-        elif self.gamma or self.pixel_stride is not None or self.cond != 'coords':
-            raise ValueError("--gamma, --cond and --pixel_stride belong to the shared model: add --method shared.")
+            if self.full_p is not None and not 0 <= self.full_p < 1: raise ValueError(f"--full_p must be a share of batches in [0, 1), got {self.full_p}.")
+            if self.full_p and self.gamma: raise ValueError("--full_p mixes full images into training and --gamma pairs windows: use one of them.")
+        elif self.gamma or self.pixel_stride is not None or self.cond != 'coords' or self.full_p is not None:
+            raise ValueError("--gamma, --cond, --pixel_stride and --full_p belong to the shared model: add --method shared.")
         r = self.recipe_values  # an unknown recipe fails here
         check_whole(epochs=r['epochs'], bs=r['bs'], n_samples=self.n_samples, save_every=self.save_every, workers=self.workers)
         check_positive(lr=r['lr'], grad_clip=self.grad_clip)
@@ -245,7 +248,8 @@ class RunConfig:
     @property
     def layout(self) -> TileGrid|None: return make_layout(self.recipe_values['size'], self.method, self.n_strips, self.k, self.grid, self.window, self.stride)
     @property
-    def shared(self) -> dict|None: return dict(cond=self.cond, gamma=self.gamma, stride=self.pixel_stride) if self.method == 'shared' else None
+    def shared(self) -> dict|None:
+        return dict(cond=self.cond, gamma=self.gamma, stride=self.pixel_stride, full_p=self.full_p or 0.) if self.method == 'shared' else None
     @property
     def names(self) -> list: return window_names(self.layout) if self.method == 'panda' else [self.method]
     @property

@@ -88,16 +88,16 @@ def diffusion_learner(dls, # DataLoaders yielding `(x0,)` batches of clean image
                       cbs=None, # more callbacks
                       precision:str='fp32', # 'fp32' (the paper's), or 'bf16' / 'fp16' mixed precision
                       prediction:str='eps', # the network predicts 'eps' (the paper) or 'v'
-                      shared:dict|None=None, # one `SharedUNet` for every window of `grid`: dict(cond=, gamma=, stride=)
+                      shared:dict|None=None, # one `SharedUNet` for every window of `grid`: dict(cond=, gamma=, stride=, full_p=)
                       min_snr:float|None=None, # weigh the loss by min-SNR-gamma with this gamma (`MinSNRCB`); None: plain MSE
                       **kwargs): # passed to `Learner`
     "A fastai `Learner` training a DDPM noise predictor on full images, on one window of `grid`, or (`shared`) on all of them"
     sched = ifnone(sched, DDPMSchedule())
     if shared is not None:
         if grid is None: raise ValueError("A shared window model needs a layout: pass grid=TileGrid(...).")
-        shared = {**dict(cond='coords', gamma=0., stride=None), **shared}
+        shared = {**dict(cond='coords', gamma=0., stride=None, full_p=0.), **shared}
         model = ifnone(model, make_shared_unet(unet, grid.size, shared['cond']))
-        cbs = [DDPMCB(sched, prediction=prediction), SharedWindowCB(grid, shared['gamma'], shared['stride'])] + list(cbs or [])
+        cbs = [DDPMCB(sched, prediction=prediction), SharedWindowCB(grid, shared['gamma'], shared['stride'], full_p=shared['full_p'] or 0.)] + list(cbs or [])
     else:
         model = ifnone(model, make_unet(unet))
         cbs = ([WindowCB(grid, window)] if grid is not None else []) + [DDPMCB(sched, prediction=prediction)] + list(cbs or [])

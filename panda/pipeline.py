@@ -61,8 +61,9 @@ def _shared_layout(info, trained, layout, cond):
     if layout.window_size != trained.window_size:
         raise ValueError(f"{str(path)!r} was trained on {trained.window_size[0]}x{trained.window_size[1]} windows; the layout "
                          f"{layout} has {layout.window_size[0]}x{layout.window_size[1]} windows: keep the window size.")
-    if cond == 'coords' and layout.size != trained.size:
-        raise ValueError(f"{str(path)!r} is conditioned on coordinates in a {trained.size[0]}x{trained.size[1]} image and "
+    if cond != 'none' and layout.size != trained.size:
+        what = 'on coordinates' if cond == 'coords' else 'on the whole canvas' if cond == 'canvas' else 'on coordinates and the whole canvas'
+        raise ValueError(f"{str(path)!r} is conditioned {what} of a {trained.size[0]}x{trained.size[1]} image and "
                          f"cannot place windows in a {layout.size[0]}x{layout.size[1]} canvas: sample at its size, or train "
                          f"with --cond none for canvases of any size.")
     return layout

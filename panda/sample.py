@@ -12,7 +12,7 @@ from fastprogress.fastprogress import progress_bar
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule, ddpm_step, eps_from_v, check_prediction, get_sampler
 from .core import as_uint8, atomic_file, check_out_dir
-from .shared import to_device
+from .shared import to_device, canvas_channels
 
 # %% auto #0
 __all__ = ['WEIGHTS', 'FUSIONS', 'SHIFTS', 'VtoEps', 'as_eps_model', 'FullEps', 'WindowedEps', 'with_fusion', 'sample',
@@ -26,6 +26,8 @@ class VtoEps(nn.Module):
     def __init__(self, model:nn.Module, sched:DDPMSchedule): super().__init__(); self.model, self.sched = model, sched
     @property
     def takes_offsets(self): return getattr(self.model, 'takes_offsets', False)
+    @property
+    def takes_canvas(self): return getattr(self.model, 'takes_canvas', False)
     def forward(self, x_t, t, *args): return eps_from_v(self.sched, x_t, t, self.model(x_t, t, *args))
 
 # %% ../nbs/05_sample.ipynb #1fe191db
@@ -40,8 +42,9 @@ class FullEps:
     def __call__(self, x_t, t): return self.model(x_t, t)
 
 # %% ../nbs/05_sample.ipynb #bbf96f06
-def _call(model, x, t, offsets):
-    "`model(x, t)`, with the windows' offsets for a shared model that takes them (`SharedUNet`)"
+def _call(model, x, t, offsets, canvas=None):
+    "`model(x, t)`, with the windows' offsets for a shared model that takes them (`SharedUNet`), and the pooled canvas for one that sees it"
+    if getattr(model, 'takes_canvas', False): return model(x, t, offsets, canvas)
     return model(x, t, offsets) if getattr(model, 'takes_offsets', False) else model(x, t)
 
 class WindowedEps:
@@ -73,13 +76,18 @@ class WindowedEps:
         "Windows evaluated at once"
         return min(self.grid.n_windows, self.group or (self.grid.n_windows if self.batched else 1))
 
-    def _predict(self, ws, t, idx):
-        "Predictions (len(idx), B, C, h, w) of the windows `idx`, whose crops of x_t are `ws` (len(idx), B, C, h, w)"
+    def canvas(self, x_t):
+        "The noisy canvas pooled to the window's size, for a shared model that sees it (`SharedUNet.takes_canvas`); else None"
+        return canvas_channels(x_t, self.grid.window_size) if self.shared and getattr(self.models[0], 'takes_canvas', False) else None
+
+    def _predict(self, ws, t, idx, canvas=None):
+        "Predictions (len(idx), B, C, h, w) of the windows `idx`, whose crops of x_t are `ws` (len(idx), B, C, h, w); `canvas`: see `canvas`"
         n,B = ws.shape[:2]
-        if n == 1: return _call(self.models[0 if self.shared else idx[0]], ws[0], t, self.grid.offset(idx[0]))[None]
-        if self.shared:  # one batch of every window's images, each told its offset
+        if n == 1: return _call(self.models[0 if self.shared else idx[0]], ws[0], t, self.grid.offset(idx[0]), canvas)[None]
+        if self.shared:  # one batch of every window's images, each told its offset (and shown its image's canvas)
             offsets = to_device(torch.tensor([self.grid.offset(i) for i in idx]), ws.device).repeat_interleave(B, 0)
-            return _call(self.models[0], ws.flatten(0,1), t.repeat(n), offsets).unflatten(0, (n,B))
+            return _call(self.models[0], ws.flatten(0,1), t.repeat(n), offsets,
+                         None if canvas is None else canvas.repeat(n, 1, 1, 1)).unflatten(0, (n,B))
         from torch.func import functional_call, vmap  # per-window models: vmap over their stacked weights
         self._stack()
         sel = lambda d: {k: v[list(idx)] for k,v in d.items()}
@@ -89,13 +97,14 @@ class WindowedEps:
 
     def window_eps(self, x_t, t):
         "Each window's own prediction, (n_windows, B, C, h, w), before merging"
-        return torch.cat([self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx) for idx in self._groups()])
+        c = self.canvas(x_t)
+        return torch.cat([self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx, c) for idx in self._groups()])
 
     def __call__(self, x_t, t):
         # A group of windows at a time, added into place: only one group's activations and predictions exist at once
-        out = None
+        out, c = None, self.canvas(x_t)
         for idx in self._groups():
-            es = self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx)
+            es = self._predict(torch.stack([self.grid.crop(x_t, i) for i in idx]), t, idx, c)
             if out is None: out = es.new_zeros(*es.shape[1:3], *self.grid.size)
             self.grid.accumulate(out, idx, es, self.weights)
             del es
@@ -259,8 +268,8 @@ class ShiftedEps:
                  mode:str='random', # 'random' offsets, or 'alternating' between none and half a tile
                  seed:int=0): # seeds the random offsets
         if mode not in SHIFTS: raise ValueError(f"Unknown shift mode {mode!r}: choose one of {SHIFTS}.")
-        if not eps_fn.shared or _cond(eps_fn.models[0]) == 'coords':
-            raise ValueError("Shifted windows move every window to places no per-window model and no coordinate-conditioned model was "
+        if not eps_fn.shared or _cond(eps_fn.models[0]) != 'none':
+            raise ValueError("Shifted windows move every window to places no per-window model and no coordinate- or canvas-conditioned model was "
                              "trained for: they need one translation-invariant model for all windows (panda_train --method shared --cond none).")
         g = eps_fn.grid
         (H,W),(th,tw),(R,C),(wr,wc) = g.size, g.tile, g.grid, g.window

@@ -10,18 +10,27 @@ from fastai.callback.core import Callback
 from .tiling import TileGrid, as_pair
 from .unet import UNet, make_unet
 
+def unwrap(model): return getattr(model, 'module', model)  # the model inside a data-parallel wrapper
+
 # %% auto #0
-__all__ = ['CONDS', 'check_cond', 'to_device', 'coord_channels', 'SharedUNet', 'make_shared_unet', 'window_offsets', 'crop_at',
-           'overlapping_pairs', 'overlap_mse', 'OverlapLoss', 'SharedWindowCB']
+__all__ = ['CONDS', 'unwrap', 'check_cond', 'cond_channels', 'to_device', 'coord_channels', 'canvas_channels', 'SharedUNet',
+           'make_shared_unet', 'window_offsets', 'crop_at', 'overlapping_pairs', 'overlap_mse', 'OverlapLoss',
+           'SharedWindowCB']
 
 # %% ../nbs/03b_shared.ipynb #74a32ab6
-CONDS = ('coords', 'none')
+CONDS = ('coords', 'none', 'canvas', 'coords+canvas')
 
 def check_cond(cond:str) -> str:
     "`cond` if it is one of `CONDS`, else a clear error"
     if cond not in CONDS: raise ValueError(f"cond must be one of {CONDS} ('coords': the model is told where its window lies; "
-                                           f"'none': translation invariant), got {cond!r}.")
+                                           f"'none': translation invariant; 'canvas': it sees the whole noisy image, pooled to "
+                                           f"its window's size; 'coords+canvas': both), got {cond!r}.")
     return cond
+
+def cond_channels(cond:str, in_ch:int=3) -> int:
+    "Input channels conditioning `cond` adds to a window of `in_ch` channels: 2 for coordinates, `in_ch` for the pooled canvas"
+    check_cond(cond)
+    return 2*('coords' in cond) + in_ch*('canvas' in cond)
 
 # %% ../nbs/03b_shared.ipynb #4fc46513
 def to_device(o:torch.Tensor, device):
@@ -42,32 +51,46 @@ def coord_channels(offsets, # top-left pixel (y, x) of each window: (B, 2), or o
     return torch.stack([ys[:,:,None].expand(-1,h,w), xs[:,None,:].expand(-1,h,w)], 1).float()
 
 # %% ../nbs/03b_shared.ipynb #06804d42
+def canvas_channels(canvas:torch.Tensor, # the noisy full images x_t (B, C, H, W), or already pooled (B, C, h, w)
+                    window_size): # (h, w) of the windows
+    "(B, C, h, w): the whole noisy canvas average-pooled to the window's size"
+    hw = tuple(as_pair(window_size, 'window_size'))
+    return canvas if tuple(canvas.shape[-2:]) == hw else F.adaptive_avg_pool2d(canvas, hw)
+
 class SharedUNet(nn.Module):
-    "One noise predictor for every window of an image of `size`, told where its window lies (`cond='coords'`) or not ('none')"
+    "One noise predictor for every window of an image of `size`, told where its window lies, what the whole canvas holds, both, or neither (`cond`)"
     takes_offsets = True
-    def __init__(self, unet:UNet, # its `cond_ch` must be 2 for 'coords', 0 for 'none'
+    def __init__(self, unet:UNet, # its `cond_ch` must be `cond_channels(cond)`: 2 for 'coords', 0 for 'none', 3 for 'canvas', 5 for both
                  size, # (H, W) of the full image the windows come from
                  cond:str='coords'):
         super().__init__()
-        check_cond(cond)
-        want = 2 if cond == 'coords' else 0
+        want = cond_channels(cond, unet.config.get('in_ch', 3))
         if unet.config.get('cond_ch', 0) != want:
             raise ValueError(f"cond={cond!r} needs a UNet with cond_ch={want}, got cond_ch={unet.config.get('cond_ch', 0)}: "
                              f"build it with make_shared_unet.")
         self.unet, self.size, self.cond = unet, as_pair(size, 'size'), cond
-    def forward(self, x_t, t, offsets=None): # offsets: top-left (y, x) of each window in the full image, (B, 2) or one pair
-        "Predicted noise (or v) for windows `x_t` (B, C, h, w) lying at `offsets` of the full image"
-        if self.cond == 'none': return self.unet(x_t, t)
-        if offsets is None: raise ValueError("This shared model is conditioned on coordinates: pass each window's offsets.")
-        c = coord_channels(to_device(torch.as_tensor(offsets), x_t.device), x_t.shape[-2:], self.size).to(x_t.dtype)
-        return self.unet(torch.cat([x_t, c.expand(len(x_t), -1, -1, -1)], 1), t)
+    @property
+    def takes_canvas(self) -> bool: return 'canvas' in self.cond
+    def forward(self, x_t, t, offsets=None, # offsets: top-left (y, x) of each window in the full image, (B, 2) or one pair
+                canvas=None): # 'canvas' conditionings: the noisy full image each window was cut from (B, C, H, W), or it pooled
+        "Predicted noise (or v) for windows `x_t` (B, C, h, w) lying at `offsets` of the full image `canvas`"
+        extra = []
+        if 'coords' in self.cond:
+            if offsets is None: raise ValueError("This shared model is conditioned on coordinates: pass each window's offsets.")
+            extra.append(coord_channels(to_device(torch.as_tensor(offsets), x_t.device), x_t.shape[-2:], self.size).to(x_t.dtype).expand(len(x_t), -1, -1, -1))
+        if self.takes_canvas:
+            if canvas is None: raise ValueError(f"This shared model (cond={self.cond!r}) sees the whole noisy canvas: pass `canvas`, "
+                                                f"the image x_t each window was cut from (the samplers of panda.sample do).")
+            extra.append(canvas_channels(canvas, x_t.shape[-2:]).to(x_t.dtype))
+        return self.unet(torch.cat([x_t, *extra], 1) if extra else x_t, t)
 
 # %% ../nbs/03b_shared.ipynb #8eb58841
 def make_shared_unet(unet:str|dict='tiny', # UNet preset or config
                      size=64, # (H, W) of the full image
                      cond:str='coords'):
-    "A fresh `SharedUNet`: the UNet gets 2 coordinate input channels for 'coords'"
-    return SharedUNet(make_unet(unet, cond_ch=2 if check_cond(cond) == 'coords' else 0), size, cond)
+    "A fresh `SharedUNet`: the UNet gets the input channels of `cond` (`cond_channels`)"
+    in_ch = unet.get('in_ch', 3) if isinstance(unet, dict) else 3
+    return SharedUNet(make_unet(unet, cond_ch=cond_channels(cond, in_ch)), size, cond)
 
 # %% ../nbs/03b_shared.ipynb #9842cb3b
 def window_offsets(grid:TileGrid, # the layout: the image size and the window size
@@ -131,9 +154,12 @@ class OverlapLoss:
 class SharedWindowCB(Callback):
     "Cut each noised image's window(s) for a shared model: random layout windows (or stride offsets), in overlapping pairs if `gamma` > 0"
     order = 15  # after DDPMCB (10) has noised the full images
-    def __init__(self, grid:TileGrid, gamma:float=0., stride:int|None=None, valid_seed:int=0):
+    def __init__(self, grid:TileGrid, gamma:float=0., stride:int|None=None, valid_seed:int=0,
+                 full_p:float=0.): # the share of training batches that are full images (Patch Diffusion's mixed sizes)
+        if not 0 <= full_p < 1: raise ValueError(f"full_p must be a share of batches in [0, 1), got {full_p}.")
+        if full_p and gamma: raise ValueError("full_p mixes full images into training; the overlap loss pairs windows: use one of them (gamma=0 or full_p=0).")
         self.loss = OverlapLoss(gamma)
-        store_attr('grid,gamma,stride,valid_seed')
+        store_attr('grid,gamma,stride,valid_seed,full_p')
         self.offsets = window_offsets(grid, stride)
         if gamma > 0:
             self.pairs = overlapping_pairs(self.offsets, grid.window_size)
@@ -143,18 +169,26 @@ class SharedWindowCB(Callback):
     def before_validate(self): self.gen = torch.Generator().manual_seed(self.valid_seed)
     def _randint(self, n, size):
         return torch.randint(n, (size,), generator=None if self.training else self.gen)
+    def _canvas(self, x_t):
+        "The pooled canvas, as one more model input, for a model that sees it"
+        sees = getattr(unwrap(getattr(self.learn, 'model', None)), 'takes_canvas', False)
+        return (canvas_channels(x_t, self.grid.window_size),) if sees else ()
     def before_batch(self):
         (x_t, t), (y,) = self.xb, self.yb
         ws = self.grid.window_size
+        if self.full_p and self.training and float(torch.rand(())) < self.full_p:   # a batch of full canvases
+            o = torch.zeros(len(x_t), 2, dtype=torch.long, device=x_t.device)
+            self.learn.xb, self.loss.pairs = (x_t, t, o) + ((x_t,) if self._canvas(x_t) else ()), None
+            return
         if self.gamma == 0:
             o = to_device(self.offsets[self._randint(len(self.offsets), len(x_t))], x_t.device)
-            self.learn.xb, self.learn.yb, self.loss.pairs = (crop_at(x_t, o, ws), t, o), (crop_at(y, o, ws),), None
+            self.learn.xb, self.learn.yb, self.loss.pairs = (crop_at(x_t, o, ws), t, o) + self._canvas(x_t), (crop_at(y, o, ws),), None
             return
         n = max(1, len(x_t)//2)
         oa, ob = self.offsets[self.pairs[self._randint(len(self.pairs), n)]].unbind(1)
         x_t, t, y = x_t[:n], t[:n], y[:n]
         o = to_device(torch.cat([oa, ob]), x_t.device)                 # both windows' offsets; the loss keeps the host copies
-        self.learn.xb = (torch.cat([crop_at(x_t, o[:n], ws), crop_at(x_t, o[n:], ws)]), t.repeat(2), o)
+        self.learn.xb = (torch.cat([crop_at(x_t, o[:n], ws), crop_at(x_t, o[n:], ws)]), t.repeat(2), o) + tuple(c.repeat(2, 1, 1, 1) for c in self._canvas(x_t))
         self.learn.yb = (torch.cat([crop_at(y, o[:n], ws), crop_at(y, o[n:], ws)]),)
         self.loss.pairs = (oa, ob)
     def after_fit(self): self.loss.pairs = None

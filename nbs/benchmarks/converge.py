@@ -1,0 +1,129 @@
+"""Table 1 at convergence, on a CPU: each method trained until its KID stops improving, then measured at its plateau.
+
+    python nbs/benchmarks/converge.py run [OUT] [--methods ddpm,panda,...] [--threads 1]   # train (or continue) each method, record its row
+    python nbs/benchmarks/converge.py table [OUT]                                            # Table 1 at the plateau and the curves' figure
+
+OUT defaults to nbs/benchmarks/results/converge_cpu. Each method is one `panda_train` run in OUT/<method>, with the
+`cpu` recipe's network and data (the tiny UNet on the 592 embedded faces at 32x32, batch 32, EMA 0.995, v-prediction,
+min-SNR-5), a constant learning rate (`--lr_schedule constant --lr 1e-3`: a one-cycle schedule ends its run at its own
+length, so its curve flattens wherever the run was told to end) and up to `--epochs` epochs, evaluated every
+`EVAL_EVERY` steps with 256 samples of the run's sampler (DDIM-25, eta 1; `panda.evaluate.EvalCB`).
+
+The stopping rule (`panda.evaluate.plateau`): with at least 6 evaluations, a run has plateaued when the best KID of the
+last third of its evaluations is less than 5% better than the best KID before them. DDPM and the shared models stop
+there (`--stop_plateau`); PANDA's two window models train separately, so PANDA trains for the same number of epochs
+DDPM needed (or `--epochs`) and the rule is read from its curve. The plateau is reached at the first evaluation within
+5% of the best KID of the curve (`plateau_reached`): the time and images seen to reach it are read from that row.
+
+At the end of each run the method is measured at K = 296 samples (the run's sampler, seed 0) against the 592 faces,
+with the floor at the same counts (296 real faces against all 592, and against the other 296), and its row is
+appended to OUT/converge.csv at once. A run interrupted (Ctrl-C, a lost session) continues where it stopped on the
+next `run`: `panda_train --resume` continues the method's folder, and methods with a row are skipped.
+
+Run one at a time, nothing heavy beside it: the time columns are wall and CPU user seconds of this machine.
+"""
+import sys, os, json, subprocess, argparse, datetime, shutil
+from pathlib import Path
+import numpy as np, pandas as pd, torch
+from panda.core import write_json, as_uint8
+from panda.report import real_images, run_meta, save_figure
+from panda.pipeline import Pipeline
+from panda.evaluate import RealSet, evaluate_samples, plot_quality, plateau, plateau_reached
+
+HERE = Path(__file__).parent
+OUT = HERE/'results'/'converge_cpu'
+EVAL_EVERY = 850    # training steps between evaluations: 50 epochs of the 562 training faces at batch 32
+METHODS = {         # panda_train flags of each method beside the common ones
+    'ddpm': ['--method', 'ddpm'],
+    'panda': ['--method', 'panda'],
+    # One model for every window, half-width windows (32x16 in the 32x32 faces, 3 of them; 0.54 of DDPM's training memory):
+    'shared': ['--method', 'shared', '--grid', '1x4', '--window', '1x2'],                                   # told where its window lies
+    'shared_canvas': ['--method', 'shared', '--grid', '1x4', '--window', '1x2', '--cond', 'coords+canvas'],  # and shown the pooled canvas
+    'shared_full': ['--method', 'shared', '--grid', '1x4', '--window', '1x2', '--full_p', '0.25'],         # a quarter of batches full images
+}
+COMMON = ['--recipe', 'cpu', '--lr_schedule', 'constant', '--lr', '1e-3', '--eval_every', str(EVAL_EVERY), '--eval_n', '256',
+          '--n_samples', '36']
+K = 296
+
+def _panda_train(): return shutil.which('panda_train') or str(Path(sys.executable).parent/'panda_train')
+
+def train(method, out, epochs, threads):
+    "Train (or continue) `method` in out/method with panda_train; returns the run record"
+    d = out/method
+    rec = json.loads((d/'run.json').read_text()) if (d/'run.json').is_file() else None
+    if rec is not None and rec.get('status') == 'finished': return rec
+    flags = METHODS[method] + COMMON + ['--epochs', str(epochs), '--out', str(d), '--workers', '1']
+    if method != 'panda': flags += ['--stop_plateau']
+    cmd = [_panda_train()] + (['--resume', str(d)] if rec is not None else flags)
+    env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)}
+    print(' '.join(cmd), flush=True)
+    subprocess.run(cmd, check=True, env=env)
+    return json.loads((d/'run.json').read_text())
+
+def eval_rows(d):
+    "The evaluation curve of the run in `d` (the model that evaluates: ddpm, shared, or PANDA's last window)"
+    f = sorted(Path(d).glob('*_eval.csv'))
+    return pd.read_csv(f[-1]).to_dict('records') if f else []
+
+def measure(method, out, rec, real):
+    "The row of `method`: its plateau from its curve, and its quality at K samples against the floor"
+    d = out/method
+    rows = eval_rows(d)
+    kids = [r['kid'] for r in rows]
+    i = plateau_reached(kids)
+    pipe = Pipeline.from_run(d)
+    x = as_uint8(pipe(K, seed=0))
+    q = evaluate_samples(x, real, pipe.grid, seed=0)
+    models = rec['models']
+    last = rows[-1] if rows else {}
+    return dict(method=method, epochs=int(last.get('epoch', 0)), steps=int(last.get('step', 0)), plateau_by_rule=plateau(kids),
+                n_evals=len(rows), plateau_step=rows[i]['step'] if i is not None else None,
+                plateau_images_seen=rows[i]['images_seen'] if i is not None else None,
+                plateau_train_user_s=rows[i]['train_user_s'] if i is not None else None,
+                plateau_train_s=rows[i]['train_s'] if i is not None else None,
+                best_eval_kid=min(kids) if kids else None,
+                train_s_total=sum(m['train_seconds'] for m in models.values()),
+                train_user_s_total=sum(m['train_user_seconds'] for m in models.values()), n_models=len(models),
+                **{k: q[k] for k in ('n', 'n_real', 'kid', 'kid_std', 'fid', 'swd', 'seam_ratio', 'seam_ratio_layout', 'copies_px',
+                                     'copies_inc', 'floor_fid', 'floor_kid', 'floor_fid_heldout', 'floor_kid_heldout', 'floor_copies_px',
+                                     'floor_copies_inc')})
+
+def run(out, methods, epochs, threads):
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out/'converge.csv'
+    done = set(pd.read_csv(csv).method) if csv.is_file() else set()
+    torch.set_num_threads(threads)
+    real = RealSet(real_images(size=32))
+    for m in methods:
+        if m in done: print(f"{m}: recorded in {csv}, skipped"); continue
+        ep = epochs
+        if m == 'panda' and csv.is_file() and 'ddpm' in done:   # PANDA: the epochs DDPM needed to reach its plateau, per model
+            ep = int(pd.read_csv(csv).set_index('method').loc['ddpm', 'epochs'])
+        rec = train(m, out, ep, threads)
+        row = measure(m, out, rec, real)
+        rows = (pd.read_csv(csv).to_dict('records') if csv.is_file() else []) + [row]
+        tmp = csv.with_suffix('.csv.tmp'); pd.DataFrame(rows).to_csv(tmp, index=False); os.replace(tmp, csv)
+        write_json(run_meta(threads=threads, method=m, command=' '.join(sys.argv)), out/f'{m}_meta.json')
+        print({k: row[k] for k in ('method', 'epochs', 'kid', 'fid', 'floor_fid', 'copies_px')}, flush=True)
+    table(out)
+
+def table(out):
+    "The curves of every method in one figure"
+    runs = {m: eval_rows(out/m) for m in METHODS if (out/m).is_dir()}
+    runs = {m: r for m, r in runs.items() if r}
+    if runs: save_figure(plot_quality(runs, None, 'converge: KID, FID, SWD while training (256 samples each)'), out/'converge_curves.png')
+    if (out/'converge.csv').is_file(): print(pd.read_csv(out/'converge.csv').to_string())
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('what', choices=['run', 'table'])
+    p.add_argument('out', nargs='?', default=str(OUT))
+    p.add_argument('--methods', default=','.join(METHODS))
+    p.add_argument('--epochs', type=int, default=1000, help='the most epochs a method trains (DDPM and shared models stop at their plateau)')
+    p.add_argument('--threads', type=int, default=1)
+    a = p.parse_args()
+    ms = a.methods.split(',')
+    bad = [m for m in ms if m not in METHODS]
+    if bad: sys.exit(f"converge.py: unknown methods {bad}: choose from {list(METHODS)}")
+    if a.what == 'run': run(Path(a.out), ms, a.epochs, a.threads)
+    else: table(Path(a.out))
