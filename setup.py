@@ -25,6 +25,7 @@ min_python = cfg['min_python']
 dev_requirements = req('dev_requirements')
 fid_requirements = req('fid_requirements')
 dist_requirements = req('dist_requirements')
+tensorboard_requirements = req('tensorboard_requirements')
 console_scripts = [o.strip() for o in cfg.get('console_scripts', '').splitlines() if o.strip()]
 
 setuptools.setup(
@@ -40,8 +41,8 @@ setuptools.setup(
     include_package_data = True,
     package_data = {'panda': ['assets/*']},
     install_requires = requirements,
-    extras_require = {'dev': dev_requirements, 'fid': fid_requirements, 'dist': dist_requirements,
-                      'all': dev_requirements + fid_requirements + dist_requirements},
+    extras_require = {'dev': dev_requirements, 'fid': fid_requirements, 'dist': dist_requirements, 'tensorboard': tensorboard_requirements,
+                      'all': dev_requirements + fid_requirements + dist_requirements + tensorboard_requirements},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
