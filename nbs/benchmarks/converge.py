@@ -22,13 +22,16 @@ next `run`: `panda_train --resume` continues the method's folder, and methods wi
 
 Run one at a time, nothing heavy beside it: the time columns are wall and CPU user seconds of this machine.
 """
-import sys, os, json, subprocess, argparse, datetime, shutil
+import sys, os, json, subprocess, argparse, datetime, shutil, copy, contextlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from panda.core import write_json, as_uint8
 from panda.report import real_images, run_meta, save_figure
 from panda.pipeline import Pipeline
 from panda.evaluate import RealSet, evaluate_samples, plot_quality, plateau, plateau_reached
+from panda.measure import MemoryProbe
+from panda.learner import paper_adam, eps_loss
+from panda.shared import SharedUNet
 
 HERE = Path(__file__).parent
 OUT = HERE/'results'/'converge_cpu'
@@ -65,6 +68,36 @@ def eval_rows(d):
     f = sorted(Path(d).glob('*_eval.csv'))
     return pd.read_csv(f[-1]).to_dict('records') if f else []
 
+def _train_step(m, opt, x, t, args, probe=None):
+    ph = probe.phase if probe is not None else (lambda n: contextlib.nullcontext())
+    with ph('forward'): loss = eps_loss(m(x, t, *args), torch.randn_like(x))
+    with ph('backward'): loss.backward()
+    with ph('step'): opt.step()
+    opt.zero_grad()
+
+def train_memory(model, shape, bs=32, full=None):
+    "Peak tensor memory (GiB, `MemoryProbe` on the CPU) of one Adam step of `model` on a batch of `bs` inputs of `shape` (h, w)"
+    torch.manual_seed(0)
+    m = copy.deepcopy(model).train().requires_grad_(True)
+    opt = paper_adam(list(m.parameters()), lr=1e-4)
+    x, t = torch.randn(bs, 3, *shape), torch.randint(0, 1000, (bs,))
+    args = ()
+    if isinstance(m, SharedUNet):
+        args = (torch.zeros(bs, 2, dtype=torch.long),) + ((torch.randn(bs, 3, *full),) if m.takes_canvas else ())
+    _train_step(m, opt, x, t, args)
+    with MemoryProbe('cpu', resident=(m, opt, x, t) + args) as p: _train_step(m, opt, x, t, args, p)
+    return p.result['peak_gib']
+
+def memory(d, flags):
+    "Training memory (the largest step a model of the method takes: a window, or a full image for DDPM and --full_p batches) and sampling memory (one sampling step of 64 images) in GiB"
+    pipe = Pipeline.from_run(d)
+    full = tuple(pipe.size)
+    shape = full if pipe.grid is None else tuple(pipe.grid.window_size)
+    tr = max(train_memory(m, shape, full=full) for m in pipe.models)
+    if '--full_p' in flags: tr = max(tr, train_memory(pipe.models[0], full, full=full))
+    with torch.no_grad(), MemoryProbe('cpu', resident=tuple(pipe.models)) as p: pipe(64, seed=0, max_steps=1)
+    return dict(train_mem_gib=tr, sample_mem_gib=p.result['peak_gib'])
+
 def measure(method, out, rec, real):
     "The row of `method`: its plateau from its curve, and its quality at K samples against the floor"
     d = out/method
@@ -84,6 +117,7 @@ def measure(method, out, rec, real):
                 best_eval_kid=min(kids) if kids else None,
                 train_s_total=sum(m['train_seconds'] for m in models.values()),
                 train_user_s_total=sum(m['train_user_seconds'] for m in models.values()), n_models=len(models),
+                **memory(d, METHODS[method]),
                 **{k: q[k] for k in ('n', 'n_real', 'kid', 'kid_std', 'fid', 'swd', 'seam_ratio', 'seam_ratio_layout', 'copies_px',
                                      'copies_inc', 'floor_fid', 'floor_kid', 'floor_fid_heldout', 'floor_kid_heldout', 'floor_copies_px',
                                      'floor_copies_inc')})
