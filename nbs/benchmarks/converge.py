@@ -55,7 +55,9 @@ def train(method, out, epochs, threads):
     d = out/method
     rec = json.loads((d/'run.json').read_text()) if (d/'run.json').is_file() else None
     if rec is not None and rec.get('status') == 'finished': return rec
-    flags = METHODS[method] + COMMON + ['--epochs', str(epochs), '--out', str(d), '--workers', '1']
+    # PANDA's two window models train side by side, one thread each: the last one's evaluations then use the other's
+    # checkpoint of about the same step (`partner_steps`), and its curve is PANDA's at equal steps per model
+    flags = METHODS[method] + COMMON + ['--epochs', str(epochs), '--out', str(d), '--workers', '2' if method == 'panda' else '1']
     if method != 'panda': flags += ['--stop_plateau']
     cmd = [_panda_train()] + (['--resume', str(d)] if rec is not None else flags)
     env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)}
@@ -122,12 +124,23 @@ def measure(method, out, rec, real):
                                      'copies_inc', 'floor_fid', 'floor_kid', 'floor_fid_heldout', 'floor_kid_heldout', 'floor_copies_px',
                                      'floor_copies_inc')})
 
+def fill_memory(csv, out):
+    "Rows recorded by a version of this script without the memory columns get them, measured from their runs"
+    if not csv.is_file(): return
+    df = pd.read_csv(csv)
+    miss = [i for i, r in df.iterrows() if 'train_mem_gib' not in df or r.get('train_mem_gib') != r.get('train_mem_gib')]
+    if not miss: return
+    for i in miss:
+        for k, v in memory(out/df.loc[i, 'method'], METHODS[df.loc[i, 'method']]).items(): df.loc[i, k] = v
+    tmp = csv.with_suffix('.csv.tmp'); df.to_csv(tmp, index=False); os.replace(tmp, csv)
+
 def run(out, methods, epochs, threads):
     out.mkdir(parents=True, exist_ok=True)
     csv = out/'converge.csv'
     done = set(pd.read_csv(csv).method) if csv.is_file() else set()
     torch.set_num_threads(threads)
     real = RealSet(real_images(size=32))
+    fill_memory(csv, out)
     for m in methods:
         if m in done: print(f"{m}: recorded in {csv}, skipped"); continue
         ep = epochs
@@ -141,12 +154,37 @@ def run(out, methods, epochs, threads):
         print({k: row[k] for k in ('method', 'epochs', 'kid', 'fid', 'floor_fid', 'copies_px')}, flush=True)
     table(out)
 
+def at_compute(rows, cpu_s, n_models):
+    "The last evaluation of a curve whose training CPU seconds, all its models together, are at most `cpu_s`"
+    ok = [r for r in rows if r['train_user_s'] * n_models <= cpu_s * 1.02]
+    return ok[-1] if ok else None
+
+def ratios(out):
+    "Each method against DDPM at the plateau: memory, time and quality at equal steps per model, and KID/FID at equal total compute"
+    df = pd.read_csv(out/'converge.csv').set_index('method')
+    if 'ddpm' not in df.index: return None
+    d = df.loc['ddpm']
+    res = []
+    for m, r in df.iterrows():
+        row = dict(method=m, **{f'{k}_ratio': r[k]/d[k] for k in ('train_mem_gib', 'sample_mem_gib', 'fid', 'kid', 'swd', 'train_user_s_total')
+                                if k in df and d[k] == d[k] and d[k] != 0})
+        n = r['n_models'] if m == 'panda' else 1    # PANDA's models train side by side: its curve's CPU seconds are one model's
+        e = at_compute(eval_rows(out/m), d['train_user_s_total'], n)
+        if e is not None: row.update(eval_step_at_ddpm_cpu=e['step'], eval_kid_at_ddpm_cpu=e['kid'], eval_fid_at_ddpm_cpu=e['fid'])
+        res.append(row)
+    return pd.DataFrame(res).set_index('method')
+
 def table(out):
-    "The curves of every method in one figure"
+    "The curves of every method in one figure, and the ratios to DDPM"
     runs = {m: eval_rows(out/m) for m in METHODS if (out/m).is_dir()}
     runs = {m: r for m, r in runs.items() if r}
     if runs: save_figure(plot_quality(runs, None, 'converge: KID, FID, SWD while training (256 samples each)'), out/'converge_curves.png')
-    if (out/'converge.csv').is_file(): print(pd.read_csv(out/'converge.csv').to_string())
+    if (out/'converge.csv').is_file():
+        print(pd.read_csv(out/'converge.csv').to_string())
+        r = ratios(out)
+        if r is not None:
+            print(r.to_string())
+            tmp = out/'ratios.csv.tmp'; r.to_csv(tmp); os.replace(tmp, out/'ratios.csv')
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
