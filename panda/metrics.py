@@ -405,6 +405,7 @@ def colourfulness(imgs, # uint8 images (N,3,H,W) or numpy (N,H,W,3)
 # %% ../nbs/06_metrics.ipynb #9e7a5958
 def memorisation(fake, # samples: uint8 images (N,3,H,W), or features (N,D) as float
                  train, # the training images (M,3,H,W), or their features (M,D)
+                 per_sample:bool=False, # also return `is_copy`, a bool (N,) tensor saying which samples count as copies
                  ) -> dict: # share of copies, and the median distances of samples and of training images to their nearest training image
     "Share of samples closer to their nearest training image than that image is to any other training image"
     f, t = (torch.as_tensor(a).flatten(1).double() if torch.as_tensor(a).is_floating_point() else _images(a).flatten(1).double()/255
@@ -414,7 +415,8 @@ def memorisation(fake, # samples: uint8 images (N,3,H,W), or features (N,D) as f
     tt = torch.cdist(t, t); tt.fill_diagonal_(float('inf'))
     own = tt.min(1).values                                  # each training image's distance to its nearest neighbour
     d, i = torch.cdist(f, t).min(1)                         # each sample's nearest training image
-    return dict(copies=float((d < own[i]).double().mean()), sample_nn=float(d.median()), train_nn=float(own.median()))
+    res = dict(copies=float((d < own[i]).double().mean()), sample_nn=float(d.median()), train_nn=float(own.median()))
+    return {**res, 'is_copy': d < own[i]} if per_sample else res
 
 # %% ../nbs/06_metrics.ipynb #86be2b87
 def seam_profile(

@@ -120,7 +120,7 @@ def measure(method, out, rec, real):
                 train_s_total=sum(m['train_seconds'] for m in models.values()),
                 train_user_s_total=sum(m['train_user_seconds'] for m in models.values()), n_models=len(models),
                 **memory(d, METHODS[method]),
-                **{k: q[k] for k in ('n', 'n_real', 'kid', 'kid_std', 'fid', 'swd', 'seam_ratio', 'seam_ratio_layout', 'copies_px',
+                **{k: q[k] for k in ('n', 'n_real', 'kid', 'kid_std', 'fid', 'swd', 'seam_ratio', 'seam_ratio_layout', 'copies_px', 'n_novel', 'kid_novel', 'fid_novel',
                                      'copies_inc', 'floor_fid', 'floor_kid', 'floor_fid_heldout', 'floor_kid_heldout', 'floor_copies_px',
                                      'floor_copies_inc')})
 
