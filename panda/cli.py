@@ -239,7 +239,7 @@ def panda_sample(src:Param("a panda_train run folder, a saved pipeline folder, o
                  canvas:str=None, # shared model: image size, 128 or HxW as 64x128 (a larger canvas needs --cond none; default: the trained size)
                  fusion:str=None, # windows to one step: 'uniform' (the paper's average), 'gaussian', 'ramp' or 'multidiffusion'
                  sigma:float=None, # --fusion gaussian: standard deviation as a fraction of the window side (default 0.1)
-                 group:int=None, # windows evaluated at once: 1 uses least memory, more is faster (default: all for a shared model, 1 per-window)
+                 group:int=None, # windows evaluated at once: 1 uses least memory, more is faster (default: a shared model as many windows as have fewer pixels than the image, per-window models 1)
                  save_pretrained:str=None, # also save the pipeline (weights as safetensors, a JSON config) to this folder, to share
                  debug:bool=False): # show tracebacks of errors
     "Sample images from a panda_train run, a saved pipeline, or PANDA, DDPM or shared-window-model checkpoints"

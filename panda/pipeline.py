@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_pipeline.ipynb #74306513
 from __future__ import annotations
-import json
+import json, math
 from pathlib import Path
 import torch
 from fastcore.basics import ifnone, patch
@@ -18,7 +18,7 @@ from .rundir import run_record, window_records
 from .sample import sample, FullEps, WindowedEps, as_eps_model, get_fusion
 
 # %% auto #0
-__all__ = ['SAMPLE_DEFAULTS', 'PRETRAINED_FORMAT', 'Pipeline']
+__all__ = ['SAMPLE_DEFAULTS', 'PRETRAINED_FORMAT', 'Pipeline', 'lean_group']
 
 # %% ../nbs/05a_pipeline.ipynb #3958be1e
 SAMPLE_DEFAULTS = dict(sampler='ddim', steps=50, eta=1., precision='fp32')
@@ -69,8 +69,13 @@ def _shared_layout(info, trained, layout, cond):
     return layout
 
 # %% ../nbs/05a_pipeline.ipynb #721ef019
+def lean_group(grid:TileGrid) -> int:
+    "The most windows of `grid` whose pixels together are fewer than the image's (at least 1): a shared model's default group"
+    (H, W), (h, w) = grid.size, grid.window_size
+    return max(1, min(grid.n_windows, math.ceil(H*W / (h*w)) - 1))
+
 @patch
-def eps_fn(self:Pipeline, batched:bool|None=None, # windows of a step in one batch; None: yes for a shared model, no for per-window models
+def eps_fn(self:Pipeline, batched:bool|None=None, # windows of a step in one batch; None: in groups (`lean_group`) for a shared model, one at a time for per-window models
            group:int|None=None, # windows evaluated at once (see `WindowedEps`); None: as `batched` says
            layout:TileGrid|None=None): # a shared model only: sample on this layout instead of the one it was trained on
     "The noise predictor of the pipeline: `FullEps` for DDPM, `WindowedEps` over its layout for PANDA and the shared model"
@@ -81,6 +86,7 @@ def eps_fn(self:Pipeline, batched:bool|None=None, # windows of a step in one bat
     if layout is not None and self.method != 'shared':
         raise ValueError("--grid/--window/--canvas choose the layout of a shared window model; per-window models keep the one they were trained on.")
     grid = self.grid if layout is None else _shared_layout(self.info, self.grid, layout, self.models[0].cond)
+    if self.method == 'shared' and batched is None and group is None: group = lean_group(grid)
     return WindowedEps(models, grid, ifnone(batched, self.method == 'shared'), group=group)
 
 # %% ../nbs/05a_pipeline.ipynb #4f23a385
