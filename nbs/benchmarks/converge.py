@@ -150,7 +150,7 @@ def run(out, methods, epochs, threads):
         row = measure(m, out, rec, real)
         rows = (pd.read_csv(csv).to_dict('records') if csv.is_file() else []) + [row]
         tmp = csv.with_suffix('.csv.tmp'); pd.DataFrame(rows).to_csv(tmp, index=False); os.replace(tmp, csv)
-        write_json(run_meta(threads=threads, method=m, command=' '.join(sys.argv)), out/f'{m}_meta.json')
+        write_json(run_meta(torch_threads_per_process=threads, method=m), out/f'{m}_meta.json')
         print({k: row[k] for k in ('method', 'epochs', 'kid', 'fid', 'floor_fid', 'copies_px')}, flush=True)
     table(out)
 
