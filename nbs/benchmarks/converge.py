@@ -30,7 +30,8 @@ from panda.report import real_images, run_meta, save_figure
 from panda.pipeline import Pipeline
 from panda.evaluate import RealSet, evaluate_samples, plot_quality, plateau, plateau_reached
 from panda.measure import MemoryProbe
-from panda.learner import paper_adam, eps_loss
+from panda.learner import paper_adam
+from step_memory import step as train_step   # the one measured training step of step_memory.py, beside this script
 from panda.shared import SharedUNet
 
 HERE = Path(__file__).parent
@@ -70,13 +71,6 @@ def eval_rows(d):
     f = sorted(Path(d).glob('*_eval.csv'))
     return pd.read_csv(f[-1]).to_dict('records') if f else []
 
-def _train_step(m, opt, x, t, args, probe=None):
-    ph = probe.phase if probe is not None else (lambda n: contextlib.nullcontext())
-    with ph('forward'): loss = eps_loss(m(x, t, *args), torch.randn_like(x))
-    with ph('backward'): loss.backward()
-    with ph('step'): opt.step()
-    opt.zero_grad()
-
 def train_memory(model, shape, bs=32, full=None):
     "Peak tensor memory (GiB, `MemoryProbe` on the CPU) of one Adam step of `model` on a batch of `bs` inputs of `shape` (h, w)"
     torch.manual_seed(0)
@@ -86,8 +80,9 @@ def train_memory(model, shape, bs=32, full=None):
     args = ()
     if isinstance(m, SharedUNet):
         args = (torch.zeros(bs, 2, dtype=torch.long),) + ((torch.randn(bs, 3, *full),) if m.takes_canvas else ())
-    _train_step(m, opt, x, t, args)
-    with MemoryProbe('cpu', resident=(m, opt, x, t) + args) as p: _train_step(m, opt, x, t, args, p)
+    eps = torch.randn_like(x)
+    train_step(m, opt, x, t, eps, args=args)
+    with MemoryProbe('cpu', resident=(m, opt, x, t, eps) + args) as p: train_step(m, opt, x, t, eps, p, args)
     return p.result['peak_gib']
 
 def memory(d, flags):

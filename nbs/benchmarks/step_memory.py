@@ -12,9 +12,9 @@ from panda.learner import paper_adam, eps_loss
 from panda.measure import MemoryProbe, device_info
 from panda.report import run_meta
 
-def step(m, opt, x, t, eps, probe=None):
+def step(m, opt, x, t, eps, probe=None, args=()): # args: more model inputs (a shared model's offsets and canvas)
     ph = probe.phase if probe is not None else (lambda n: contextlib.nullcontext())
-    with ph('forward'): loss = eps_loss(m(x, t), eps)
+    with ph('forward'): loss = eps_loss(m(x, t, *args), eps)
     with ph('backward'): loss.backward()
     with ph('step'): opt.step()
     opt.zero_grad()
