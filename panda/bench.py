@@ -22,7 +22,7 @@ from .sample import sample
 from .pipeline import Pipeline
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
 from .report import git_commit, real_images, fid_columns, quality
-from .metrics import inception_weights
+from .inception import inception_weights
 from .shared import check_cond
 
 # %% auto #0
@@ -238,7 +238,7 @@ def write_results(out, df:pd.DataFrame, meta:dict):
                     table1=json.loads(t1.to_json(orient='index'))), out/'results.json')
 
 # %% ../nbs/09_bench.ipynb #56317b50
-def fid_weights(weights_path=None, # --weights; None: `$PANDA_INCEPTION_WEIGHTS` or the caches (`panda.metrics.inception_weights`)
+def fid_weights(weights_path=None, # --weights; None: `$PANDA_INCEPTION_WEIGHTS` or the caches (`panda.inception.inception_weights`)
                 fid:bool|str=True): # True: FID must be computed; 'auto': when weights are found; False: not at all
     "The InceptionV3 weights FID will use, found before any work: a clear error where FID needs weights that are not there"
     if fid not in (True, False, 'auto'): raise ValueError(f"fid must be True, False or 'auto', got {fid!r}.")
@@ -277,7 +277,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
               out:str='bench_out', # folder for results.csv, results.json, table1.csv, samples
               device:str|None=None, seed:int=0,
               fid:bool|str='auto', # compute FID/KID: True, False, or 'auto' (when Inception weights are available)
-              weights_path:str|None=None, # InceptionV3 weights for FID (see `panda.metrics.inception_weights`)
+              weights_path:str|None=None, # InceptionV3 weights for FID (see `panda.inception.inception_weights`)
               progress:bool=False,
               rows=('DDPM', 'PANDA'), # the rows to run, in order (see `row_spec`)
               fresh:bool=False, # run every row again; else rows already in `out` from the same configuration are kept

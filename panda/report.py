@@ -83,7 +83,7 @@ def quality(fake, # uint8 samples (N, 3, H, W)
             real, # uint8 real images of the same size (e.g. `real_images`)
             grid:TileGrid|None=None, # the samples' own layout: the seam ratio at its window edges too (`seam_ratio_layout`)
             fid:bool|str='auto', # FID/KID: True, False, or 'auto' (when Inception weights are found)
-            weights_path=None, # InceptionV3 weights for FID (see `panda.metrics.inception_weights`)
+            weights_path=None, # InceptionV3 weights for FID (see `panda.inception.inception_weights`)
             device=None, # where Inception runs
             swd_n:int|None=None): # SWD on at most this many images per set (`swd_to_real`)
     "SWD, seam ratio at the paper's window edges and at `grid`'s, colourfulness (always); FID/KID (if `fid`; 'auto': when Inception weights are found)"
