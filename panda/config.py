@@ -25,7 +25,7 @@ __all__ = ['RECIPES', 'METHODS', 'RESUME_FREE', 'OPTIONAL_SETTINGS', 'LR_SCHEDUL
 RECIPES = {
     # The paper's setting (section 3.3): Adam, lr 1e-4 constant, batch 32, 40 epochs, 64x64, the DDPM UNet.
     'paper': dict(unet='paper', size=64, bs=32, lr=1e-4, epochs=40, one_cycle=False, flip=False, ema=0.9999, prediction='eps',
-                  precision='fp32', min_snr=None, sample_steps=100),
+                  precision='fp32', min_snr=None, sample_steps=100, eval_every=None),
     # Fits 2 CPU cores in minutes: the tiny UNet on 32x32 images, a higher one-cycle learning rate.
     # EMA: Ho et al.'s 0.9999 for the paper's ~80k steps; 0.995 (an average over the last ~200 steps) for ~1000 steps.
     # v-prediction: a small, briefly trained eps-model puts saturated colour on greyscale data (colour_check.py: 0.57
@@ -38,12 +38,17 @@ RECIPES = {
     # DDIM-25 with eta 1 for the grid: on the same checkpoints FID 221 (mean of 5 grids) against 229 for DDIM-50 and 231
     # for DDIM-100, at a quarter of the time.
     'cpu':   dict(unet='tiny', size=32, bs=32, lr=2e-3, epochs=35, one_cycle=True, flip=True, ema=0.995, prediction='v',
-                  precision='auto', min_snr=5., sample_steps=25),
+                  precision='auto', min_snr=5., sample_steps=25, eval_every=None),
 }
+# The cpu recipe trained to its plateau, the settings of nbs/benchmarks/converge.py: a constant learning rate (one-cycle
+# anneals towards an end fixed in advance, which a run to the plateau does not know), 1e-3 (2e-3 is one-cycle's peak,
+# held only briefly), at most 1000 epochs, and the samples evaluated (KID, FID, SWD, memorisation: panda.evaluate) every
+# 850 steps, 50 epochs of the 562 training faces at batch 32 (17 steps each). Add --stop_plateau to stop at the plateau (not for PANDA).
+RECIPES['converge'] = {**RECIPES['cpu'], 'lr': 1e-3, 'one_cycle': False, 'epochs': 1000, 'eval_every': '850'}
 
 # %% ../nbs/04g_config.ipynb #2d113bd6
 def get_recipe(name:str='cpu', **overrides):
-    "The training recipe `name` ('paper' or 'cpu') with `overrides` (None values are ignored)"
+    "The training recipe `name` ('paper', 'cpu' or 'converge') with `overrides` (None values are ignored)"
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}: choose one of {list(RECIPES)}.")
     return {**RECIPES[name], **{k:v for k,v in overrides.items() if v is not None}}
 
@@ -149,7 +154,7 @@ def check_seed(seed):
 class RunConfig:
     "Every setting of a `panda_train` run, checked once when made: what `run.json` stores and `--resume` rebuilds"
     data: str|None = None # image folder (e.g. the Anime Face Dataset's images/); the embedded emoji faces if omitted
-    recipe: str = 'cpu' # 'cpu' (minutes on a CPU) or 'paper' (DDPM UNet, Adam lr 1e-4, batch 32, 40 epochs, 64x64)
+    recipe: str = 'cpu' # 'cpu' (minutes on a CPU), 'paper' (DDPM UNet, Adam lr 1e-4, batch 32, 40 epochs, 64x64) or 'converge' (cpu, trained to its plateau and evaluated)
     method: str = 'panda' # 'panda' (one model per window), 'ddpm' (plain DDPM baseline) or 'shared' (one model for all windows)
     out: str = 'panda_out' # output folder for checkpoints, logs, samples.png and run.json
     epochs: int|None = None # epochs per model (default: the recipe's)
@@ -184,7 +189,7 @@ class RunConfig:
     save_every: int|None = None # also checkpoint every this many training steps (default: at the end of every epoch)
     window_model: int|None = None # PANDA: train only window model i (0: model_l, 1: model_r), e.g. one per GPU; sample with panda_sample
     lr_schedule: str|None = None # 'one_cycle' (fastai's) or 'constant' learning rate (default: the recipe's, one_cycle for cpu, constant for paper)
-    eval_every: str|None = None # measure samples every N training steps (KID, FID, SWD, seams, memorisation; panda.evaluate), or 'auto' (about 10% of training time); default: never
+    eval_every: str|None = None # measure samples every N training steps (KID, FID, SWD, seams, memorisation; panda.evaluate), 'auto' (about 10% of training time) or 'never'; default: the recipe's (never, but every 850 for converge)
     eval_n: int = 256 # samples per evaluation
     stop_plateau: bool = False # stop training once the evaluated KID stops improving (panda.evaluate.plateau: under 5% better over the last third); needs --eval_every
     tensorboard: bool = False # also log losses, learning rate, evaluations and sample grids to TensorBoard in OUT/tensorboard (pip install 'panda[tensorboard]')
@@ -244,7 +249,8 @@ class RunConfig:
     @property
     def eval_interval(self) -> int|str|None:
         "Training steps between evaluations, 'auto', or None (no evaluation)"
-        return None if self.eval_every is None else 'auto' if str(self.eval_every) == 'auto' else int(self.eval_every)
+        e = self.eval_every if self.eval_every is not None else self.recipe_values['eval_every']
+        return None if e is None or str(e) == 'never' else 'auto' if str(e) == 'auto' else int(e)
     @property
     def layout(self) -> TileGrid|None: return make_layout(self.recipe_values['size'], self.method, self.n_strips, self.k, self.grid, self.window, self.stride)
     @property
@@ -261,13 +267,13 @@ class RunConfig:
 
     def _check_eval(self):
         e = self.eval_every
-        if e is not None and str(e) != 'auto':
+        if e is not None and str(e) not in ('auto', 'never'):
             try: ok = int(str(e)) >= 1 and str(int(str(e))) == str(e).strip()
             except ValueError: ok = False
-            if not ok: raise ValueError(f"--eval_every must be a whole number of training steps >= 1, or 'auto', got {e!r}.")
+            if not ok: raise ValueError(f"--eval_every must be a whole number of training steps >= 1, 'auto' or 'never', got {e!r}.")
         check_whole(eval_n=self.eval_n)
         if self.eval_n < 4: raise ValueError(f"--eval_n must be at least 4 samples (KID and FID need a set; default 256), got {self.eval_n}.")
-        if self.stop_plateau and e is None: raise ValueError("--stop_plateau stops at the plateau of the evaluated KID: add --eval_every N (or auto).")
+        if self.stop_plateau and self.eval_interval is None: raise ValueError("--stop_plateau stops at the plateau of the evaluated KID: add --eval_every N (or auto).")
         if self.stop_plateau and self.method == 'panda':
             raise ValueError("--stop_plateau stops one model, and PANDA's window models train separately: train PANDA for a fixed "
                              "--epochs and read the plateau from its curve (panda.evaluate.plateau_reached).")
