@@ -9,6 +9,7 @@ from dataclasses import dataclass, asdict, fields, replace
 from pathlib import PurePath
 import torch
 from fastai.callback.training import GradientClip
+from .control import TimeBudgetCB
 from .core import get_device, check_precision
 from .tiling import TileGrid
 from .ddpm import check_prediction, check_sampler
@@ -108,7 +109,7 @@ def auto_workers(n_models:int, # models of the method
 # %% ../nbs/04g_config.ipynb #4fcf4f69
 METHODS = ('panda', 'ddpm', 'shared')
 RESUME_FREE = ('device', 'workers', 'save_every', 'n_samples', 'sampler', 'sample_steps', 'eta', 'use_ema', 'eval_every', 'eval_n',
-               'stop_plateau', 'tensorboard')
+               'stop_plateau', 'tensorboard', 'time_budget')
 OPTIONAL_SETTINGS = ('lr_schedule', 'full_p')
 LR_SCHEDULES = ('one_cycle', 'constant')
 
@@ -192,6 +193,7 @@ class RunConfig:
     eval_every: str|None = None # measure samples every N training steps (KID, FID, SWD, seams, memorisation; panda.evaluate), 'auto' (about 10% of training time) or 'never'; default: the recipe's (never, but every 850 for converge)
     eval_n: int = 256 # samples per evaluation
     stop_plateau: bool = False # stop training once the evaluated KID stops improving (panda.evaluate.plateau: under 5% better over the last third); needs --eval_every
+    time_budget: float|None = None # stop each model after this many seconds of training (wall time of its training batches; validation, evaluations and checkpoints not counted); --epochs still caps it
     tensorboard: bool = False # also log losses, learning rate, evaluations and sample grids to TensorBoard in OUT/tensorboard (pip install 'panda[tensorboard]')
 
     def __post_init__(self):
@@ -211,7 +213,10 @@ class RunConfig:
             raise ValueError("--gamma, --cond, --pixel_stride and --full_p belong to the shared model: add --method shared.")
         r = self.recipe_values  # an unknown recipe fails here
         check_whole(epochs=r['epochs'], bs=r['bs'], n_samples=self.n_samples, save_every=self.save_every, workers=self.workers)
-        check_positive(lr=r['lr'], grad_clip=self.grad_clip)
+        check_positive(lr=r['lr'], grad_clip=self.grad_clip, time_budget=self.time_budget)
+        if self.time_budget is not None and r['one_cycle']:
+            raise ValueError("--time_budget stops training at a time, before a one-cycle schedule reaches its end: add --lr_schedule "
+                             "constant (or use --recipe converge or paper, which keep the rate constant).")
         check_sampler(self.sampler, r['sample_steps'], self.eta, names=('sampler', 'sample_steps', 'eta'))
         if self.precision not in (None, 'auto'): check_precision(self.precision)
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
@@ -282,7 +287,8 @@ class RunConfig:
 
     def callbacks(self, name:str, window:int|None) -> list:
         "The extra callbacks this run's settings ask for, for model `name` (`train_models(cbs=)`)"
-        return [GradientClip(self.grad_clip)] if self.grad_clip is not None else []
+        return ([GradientClip(self.grad_clip)] if self.grad_clip is not None else []) + \
+               ([TimeBudgetCB(self.time_budget)] if self.time_budget is not None else [])
 
     def flags(self) -> dict: return asdict(self)
     @classmethod

@@ -146,7 +146,7 @@ class EvalCB(Callback):
         self.epoch_cols = {}
 
     def _due(self, step):
-        if step >= self.total: return True
+        if step >= self.total or getattr(self.learn, 'budget_spent', False): return True   # the last step (`TimeBudgetCB`: its budget spent)
         if self.interval is None: return step >= len(self.dls.train) and not self.rows   # 'auto': first after one epoch
         last = self.rows[-1]['step'] if self.rows else 0
         return step - last >= self.interval
