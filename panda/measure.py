@@ -14,7 +14,7 @@ from .core import GiB, as_device, sync
 
 # %% auto #0
 __all__ = ['device_info', 'tensor_bytes', 'MemoryProbe', 'MemoryProbeCB', 'nvml_process_bytes', 'reset_memory', 'MemoryMeter',
-           'summarise_times', 'Timer', 'StepTimerCB']
+           'summarise_times', 'Timer', 'StepTimerCB', 'count_flops', 'FlopCountCB', 'matmul_roofline', 'achieved']
 
 # %% ../nbs/07_measure.ipynb #a4088953
 def _nvml():
@@ -380,3 +380,51 @@ class StepTimerCB(Callback):
     def summary(self) -> dict:
         if getattr(self, 'events', None): self.after_fit()  # read the CUDA events not read yet
         return summarise_times(getattr(self, 'times', []), self.n_warmup)
+
+# %% ../nbs/07_measure.ipynb #a62d6609
+from torch.utils.flop_counter import FlopCounterMode
+
+def count_flops(fn, *args, **kwargs) -> int:
+    "FLOPs of `fn(*args, **kwargs)` as torch counts them (`FlopCounterMode`): matrix products, convolutions, attention; forward and any backward it runs"
+    with FlopCounterMode(display=False) as fc: fn(*args, **kwargs)
+    return int(fc.get_total_flops())
+
+# %% ../nbs/07_measure.ipynb #4b635515
+class FlopCountCB(Callback):
+    "FLOPs of training batch `at` (forward, loss, backward; not the optimizer's element-wise update), as `count_flops` counts them: `flops`"
+    order = -45
+    def __init__(self, at:int=1): self.at, self.flops, self.mode = at, None, None
+    def before_fit(self): self.n = 0; self._close()
+    def before_batch(self):
+        if self.training and self.n == self.at: self.mode = FlopCounterMode(display=False).__enter__()
+    def after_batch(self):
+        if not self.training: return
+        if self.mode is not None: self.flops = int(self.mode.get_total_flops()); self._close()
+        self.n += 1
+    def after_fit(self): self._close()
+    def _close(self):
+        if self.mode is not None: self.mode.__exit__(None, None, None); self.mode = None
+
+# %% ../nbs/07_measure.ipynb #e4e13f18
+def matmul_roofline(device=None, # where to measure (default: CUDA if available)
+                    dtype=torch.float32, # the step's precision: float32 (TF32 where `torch.set_float32_matmul_precision` allows), bfloat16, float16
+                    n:int|None=None, # side of the square matrices (default 2048 on a CPU, 8192 on a GPU)
+                    reps:int=10) -> dict: # device, dtype, n, seconds (the best product's) and tflops
+    "The device's measured matrix-product rate in `dtype`: the best of `reps` timed n x n products, 2n^3 FLOPs each"
+    dev = as_device(device)
+    n = n or (8192 if dev.type == 'cuda' else 2048)
+    g = torch.Generator(device=dev).manual_seed(0)
+    a, b = (torch.randn(n, n, device=dev, generator=g).to(dtype) for _ in range(2))
+    a @ b; sync(dev)                                  # warm-up: the library's kernel choice, the allocator
+    best = math.inf
+    for _ in range(reps):
+        with Timer(dev) as t: a @ b
+        best = min(best, t.elapsed)
+    return dict(device=str(dev), dtype=str(dtype).removeprefix('torch.'), n=n, seconds=best, tflops=2*n**3/best/1e12)
+
+def achieved(flops:float, # FLOPs of one step (`count_flops`)
+             seconds:float, # its time
+             roof:float|None=None) -> dict: # the roof in TFLOP/s (`matmul_roofline(...)['tflops']`)
+    "TFLOP/s of a step and its fraction of the roof"
+    t = flops/seconds/1e12 if seconds and seconds > 0 else math.nan
+    return dict(tflops=t, roofline_frac=t/roof if roof else math.nan)

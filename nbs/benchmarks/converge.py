@@ -41,9 +41,9 @@ METHODS = {         # panda_train flags of each method beside the common ones
     'ddpm': ['--method', 'ddpm'],
     'panda': ['--method', 'panda'],
     # One model for every window, half-width windows (32x16 in the 32x32 faces, 3 of them; 0.54 of DDPM's training memory):
-    'shared': ['--method', 'shared', '--grid', '1x4', '--window', '1x2'],                                   # told where its window lies
+    'shared': ['--method', 'shared', '--grid', '1x4', '--window', '1x2', '--cond', 'coords'],                # told where its window lies
     'shared_canvas': ['--method', 'shared', '--grid', '1x4', '--window', '1x2', '--cond', 'coords+canvas'],  # and shown the pooled canvas
-    'shared_full': ['--method', 'shared', '--grid', '1x4', '--window', '1x2', '--full_p', '0.25'],         # a quarter of batches full images
+    'shared_full': ['--method', 'shared', '--grid', '1x4', '--window', '1x2', '--cond', 'coords', '--full_p', '0.25'],  # a quarter of batches full images
 }
 COMMON = ['--recipe', 'cpu', '--lr_schedule', 'constant', '--lr', '1e-3', '--eval_every', str(EVAL_EVERY), '--eval_n', '256',
           '--n_samples', '36']
@@ -112,12 +112,26 @@ def measure(method, out, rec, real):
                 plateau_train_user_s=rows[i]['train_user_s'] if i is not None else None,
                 plateau_train_s=rows[i]['train_s'] if i is not None else None,
                 best_eval_kid=min(kids) if kids else None,
-                train_s_total=sum(m['train_seconds'] for m in models.values()),
-                train_user_s_total=sum(m['train_user_seconds'] for m in models.values()), n_models=len(models),
+                **train_time(rows, len(models)), n_models=len(models),
                 **memory(d, METHODS[method]),
                 **{k: q[k] for k in ('n', 'n_real', 'kid', 'kid_std', 'fid', 'swd', 'seam_ratio', 'seam_ratio_layout', 'copies_px', 'n_novel', 'kid_novel', 'fid_novel',
                                      'copies_inc', 'floor_fid', 'floor_kid', 'floor_fid_heldout', 'floor_kid_heldout', 'floor_copies_px',
                                      'floor_copies_inc')})
+
+def train_time(rows, n_models) -> dict:
+    """Training wall and CPU user seconds of all a method's models, read from its evaluation log: the training batches only
+    (no validation, evaluations or checkpoints), accumulated across resumes (`run.json`'s figures are the last invocation's).
+    PANDA's curve is its evaluating window model's: both models' are `n_models` times that (they train the same steps)."""
+    last = rows[-1] if rows else {}
+    return dict(train_s_total=last.get('train_s', float('nan'))*n_models, train_user_s_total=last.get('train_user_s', float('nan'))*n_models)
+
+def fill_train_time(csv, out):
+    "Rows recorded by a version of this script that took the time totals from `run.json` (the last invocation only) get them from the logs"
+    if not csv.is_file(): return
+    df = pd.read_csv(csv)
+    for i, r in df.iterrows():
+        for k, v in train_time(eval_rows(out/r['method']), int(r['n_models'])).items(): df.loc[i, k] = v
+    tmp = csv.with_suffix('.csv.tmp'); df.to_csv(tmp, index=False); os.replace(tmp, csv)
 
 def fill_memory(csv, out):
     "Rows recorded by a version of this script without the memory columns get them, measured from their runs"
@@ -135,7 +149,7 @@ def run(out, methods, epochs, threads):
     done = set(pd.read_csv(csv).method) if csv.is_file() else set()
     torch.set_num_threads(threads)
     real = RealSet(real_images(size=32))
-    fill_memory(csv, out)
+    fill_memory(csv, out); fill_train_time(csv, out)
     for m in methods:
         if m in done: print(f"{m}: recorded in {csv}, skipped"); continue
         ep = epochs
@@ -155,7 +169,9 @@ def at_compute(rows, cpu_s, n_models):
     return ok[-1] if ok else None
 
 def ratios(out):
-    "Each method against DDPM at the plateau: memory, time and quality at equal steps per model, and KID/FID at equal total compute"
+    """Each method against DDPM at the plateau: memory, time and quality at equal steps per model; and at equal total
+    compute, both ways: the method's curve at DDPM's total CPU seconds (where it trained longer), and DDPM's curve at the
+    method's (where it trained less), read from the evaluations (256 samples each) with their FID ratio"""
     df = pd.read_csv(out/'converge.csv').set_index('method')
     if 'ddpm' not in df.index: return None
     d = df.loc['ddpm']
@@ -166,11 +182,18 @@ def ratios(out):
         n = r['n_models'] if m == 'panda' else 1    # PANDA's models train side by side: its curve's CPU seconds are one model's
         e = at_compute(eval_rows(out/m), d['train_user_s_total'], n)
         if e is not None: row.update(eval_step_at_ddpm_cpu=e['step'], eval_kid_at_ddpm_cpu=e['kid'], eval_fid_at_ddpm_cpu=e['fid'])
+        dd, me = eval_rows(out/'ddpm'), eval_rows(out/m)
+        cpu = min(r['train_user_s_total'], d['train_user_s_total'])   # equal compute: the lesser of the two totals
+        a, b = at_compute(me, cpu, n), at_compute(dd, cpu, 1)
+        if a is not None and b is not None:
+            row.update(equal_cpu_s=cpu, equal_cpu_step=a['step'], equal_cpu_ddpm_step=b['step'], equal_cpu_fid=a['fid'],
+                       equal_cpu_ddpm_fid=b['fid'], equal_cpu_fid_ratio=a['fid']/b['fid'], equal_cpu_kid_ratio=a['kid']/b['kid'])
         res.append(row)
     return pd.DataFrame(res).set_index('method')
 
 def table(out):
     "The curves of every method in one figure, and the ratios to DDPM"
+    fill_train_time(out/'converge.csv', out)
     runs = {m: eval_rows(out/m) for m in METHODS if (out/m).is_dir()}
     runs = {m: r for m, r in runs.items() if r}
     # PANDA's curve is measured by its last window model, whose CPU seconds are its own: both models' are about twice that

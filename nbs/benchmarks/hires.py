@@ -1,6 +1,6 @@
 """Issue 20, part 4: the shared model at 64x64 through nine 32x32 windows against a 64x64 DDPM with the same UNet, at equal wall clock.
 
-    python nbs/benchmarks/hires.py run [OUT] [--budget 2400] [--cond coords] [--threads 1]   # train (or continue) both, record their rows
+    python nbs/benchmarks/hires.py run [OUT] [--budget 2400] [--cond coords+canvas] [--threads 1]   # train (or continue) both, record their rows
     python nbs/benchmarks/hires.py table [OUT]                                               # the ratios, the curves, the grids side by side
 
 OUT defaults to nbs/benchmarks/results/converge_hires. Both methods are `panda_train` runs with `--recipe converge` (the
@@ -8,7 +8,7 @@ cpu recipe's tiny UNet, a constant learning rate of 1e-3) on the 592 faces at 64
 seconds of training wall time (`--time_budget`: its training batches; evaluations and checkpoints not counted), about
 40 minutes each on one thread, and evaluated as they go with 256 samples (`--eval_every auto`: evaluating costs about
 10% of training). The shared model is one UNet for every window of a 4x4 grid of 16 px tiles, 2x2-tile windows, stride
-one tile (nine 32x32 windows), with the conditioning `--cond` (choose it from the converge rows of the shared variants).
+one tile (nine 32x32 windows), with the conditioning `--cond` (default 'coords+canvas', the one the converge rows of the shared variants chose).
 
 At the end each is measured at K = 296 samples against the 592 faces at 64x64, with the floor at the same counts, and
 its row is appended to OUT/hires.csv at once; `table` gives the shared/DDPM ratios at equal wall clock (the final rows)
@@ -54,10 +54,9 @@ def measure(method, out, rec, real):
     pipe = Pipeline.from_run(d)
     x = as_uint8(pipe(K, seed=0))
     q = evaluate_samples(x, real, pipe.grid, seed=0)
-    m, = rec['models'].values()
     last = rows[-1] if rows else {}
     return dict(method=method, steps=int(last.get('step', 0)), images_seen=last.get('images_seen'), n_evals=len(rows),
-                train_s=m['train_seconds'], train_user_s=m['train_user_seconds'],
+                train_s=last.get('train_s'), train_user_s=last.get('train_user_s'),   # training batches, across resumes (the evaluation log's)
                 **memory(d, METHODS[method]), **{k: q[k] for k in QUALITY})
 
 def run(out, budget, cond, threads):
@@ -103,7 +102,7 @@ if __name__ == '__main__':
     p.add_argument('what', choices=['run', 'table'])
     p.add_argument('out', nargs='?', default=str(OUT))
     p.add_argument('--budget', type=float, default=2400., help='seconds of training wall time per method (--time_budget)')
-    p.add_argument('--cond', default='coords', help="the shared model's conditioning (panda.shared.CONDS), chosen from the converge rows")
+    p.add_argument('--cond', default='coords+canvas', help="the shared model's conditioning (panda.shared.CONDS), chosen from the converge rows")
     p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
     if a.what == 'run': run(Path(a.out), a.budget, a.cond, a.threads)
