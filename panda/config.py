@@ -169,7 +169,7 @@ class RunConfig:
     window: str|None = None # window size in tiles with --grid, e.g. 3x3 (shared model default: 2x2)
     stride: str|None = None # step between windows in tiles with --grid (default 1x1)
     gamma: float = 0. # shared model: overlap loss weight (0: plain random-window training)
-    cond: str = 'coords' # shared model: 'coords' (knows where its window lies), 'none' (translation invariant), 'canvas' (sees the whole noisy image, pooled) or 'coords+canvas'
+    cond: str = 'coords+canvas' # shared model: 'coords+canvas' (knows where its window lies and sees the whole noisy image, pooled; chosen by the converge benchmark, see 03b_shared), 'coords', 'canvas' or 'none' (translation invariant)
     pixel_stride: int|None = None # shared model: train on every window offset on this pixel stride, not only the layout's
     full_p: float|None = None # shared model: this share of training batches are full images, not windows (Patch Diffusion); default none
     device: str|None = None # 'cpu', 'cuda', 'cuda:1'... (default: CUDA if available)
@@ -209,7 +209,7 @@ class RunConfig:
             if not 0 <= self.gamma <= 1: raise ValueError(f"--gamma must be in [0, 1] (0: plain random-window training), got {self.gamma}.")
             if self.full_p is not None and not 0 <= self.full_p < 1: raise ValueError(f"--full_p must be a share of batches in [0, 1), got {self.full_p}.")
             if self.full_p and self.gamma: raise ValueError("--full_p mixes full images into training and --gamma pairs windows: use one of them.")
-        elif self.gamma or self.pixel_stride is not None or self.cond != 'coords' or self.full_p is not None:
+        elif self.gamma or self.pixel_stride is not None or self.cond != RunConfig.cond or self.full_p is not None:
             raise ValueError("--gamma, --cond, --pixel_stride and --full_p belong to the shared model: add --method shared.")
         r = self.recipe_values  # an unknown recipe fails here
         check_whole(epochs=r['epochs'], bs=r['bs'], n_samples=self.n_samples, save_every=self.save_every, workers=self.workers)
