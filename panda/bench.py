@@ -21,6 +21,7 @@ from .fit import train_models
 from .sample import sample
 from .pipeline import Pipeline
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
+from .measure import FlopCountCB, count_flops, matmul_roofline, achieved
 from .report import git_commit, real_images, fid_columns, quality
 from .inception import inception_weights
 from .shared import check_cond
@@ -110,6 +111,8 @@ def _sample_modes(method):
 
 def _batched(mode): return mode in ('both_windows', 'all_windows')  # the windows of a step in one batch
 
+def _flop_at(cfg): return cfg['probe_at']+1 if cfg['probe_at']+1 < cfg['n_warmup'] else cfg['probe_at']-1  # a warm-up batch, not the probed one
+
 def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec`)
                  images:np.ndarray, # uint8 training images (N, H, W, 3) at the benchmark size
                  cfg:dict, # from `bench_config`
@@ -127,7 +130,8 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
         runs = train_models(dls, grid, cfg['unet'], sched, lr=cfg['lr'], max_steps=steps, precision=cfg['precision'], ema=cfg['ema'] or None,
                             prediction=cfg['prediction'], shared=shared,
                             seed=seed, progress=progress,
-                            cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at'])])
+                            cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at']),
+                                                 FlopCountCB(at=_flop_at(cfg))])
     pipe = Pipeline([r['ema_model'] if cfg['ema'] else r['model'] for r in runs], grid, sched, cfg['prediction'], size=size,  # the EMA when kept
                     weights='ema' if cfg['ema'] else 'raw')
     step_ms = [r['cbs'][0].summary['median']*1000 for r in runs]
@@ -145,6 +149,9 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
                train_reserved_gib=meter.result['peak_reserved_gib'], train_nvml_gib=meter.result['nvml_process_gib'],
                train_step_ms=float(np.mean(step_ms)), train_epoch_s=float(np.mean(step_ms))*len(dls.train)/1000,
                train_time_s=sum(s*steps/1000 for s in step_ms), train_wall_s=tm.elapsed, train_user_s=tm.user)
+    flops = [r['cbs'][2].flops for r in runs]   # one training batch of each model: forward, loss, backward
+    row.update(train_flops_per_step=float(np.mean(flops)) if all(f is not None for f in flops) else math.nan)
+    row['train_tflops'] = achieved(row['train_flops_per_step'], row['train_step_ms']/1000)['tflops']
     row['sampler'] = cfg['sampler'] if cfg['sampler'] == 'ddpm' else f"ddim{cfg['sample_steps']}-eta{cfg['eta']:g}"
     skw = dict(sampler=cfg['sampler'], n_steps=cfg['sample_steps'], eta=cfg['eta'], bs=cfg['sample_bs'], device=dev,
                dtype=dtype, progress=False)
@@ -160,6 +167,7 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
                 sample(eps_fn, n_mem, size, sched, max_steps=cfg['mem_steps'], **skw)
             sample(eps_fn, n_mem, size, sched, max_steps=1, **skw)                           # warm-up for the timing
             with Timer(dev) as tm: sample(eps_fn, n_mem, size, sched, max_steps=cfg['mem_steps'], **skw)
+            fl = count_flops(sample, eps_fn, n_mem, size, sched, max_steps=1, **skw)   # one step of the batch, every model
         except Exception as e:  # one failing mode (e.g. vmap on some device) must not lose the rest of the run
             row[f'sample_{mode}_error'] = f"{type(e).__name__}: {str(e)[:300]}"
             warnings.warn(f"Sampling mode {mode!r} failed and is left out of the table: {row[f'sample_{mode}_error']}")
@@ -169,6 +177,9 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
         row[f'sample_alloc_{mode}_gib'] = probe.result['peak_gib']
         row[f'sample_nvml_{mode}_gib'] = meter.result['nvml_process_gib']
         row[f'sample_ms_per_image_step_{mode}'] = tm.elapsed*1000/n_mem/cfg['mem_steps']
+        if mode == _sample_modes(method)[0]:  # the mode that generates: FLOPs of one sampling step per image, and the rate
+            row['sample_flops_per_image_step'] = fl/n_mem
+            row['sample_tflops'] = achieved(fl/n_mem, row[f'sample_ms_per_image_step_{mode}']/1000)['tflops']
     mode = _sample_modes(method)[0]
     row.update(sample_mode=mode, sample_bs=n_mem, sample_alloc_gib=row.get(f'sample_alloc_{mode}_gib', math.nan),
                sample_nvml_gib=row.get(f'sample_nvml_{mode}_gib', math.nan))
@@ -302,7 +313,9 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
     meta = dict(scale=scale, config=_plain_cfg(cfg), data=data or 'embedded emoji faces', n_images=len(images),
                 device=device_info(dev), date=date, commit=commit, seed=seed,
                 nvml_baseline_gib=None if baseline is None else baseline/GiB,
-                memory_units="GiB (2**30 bytes); the paper's GB read as GiB, unscaled")
+                memory_units="GiB (2**30 bytes); the paper's GB read as GiB, unscaled",
+                roofline=matmul_roofline(dev, precision_dtype(cfg['precision']) or torch.float32, n=512 if scale == 'smoke' else None))
+    roof = meta['roofline']['tflops']  # the step's rates are read against this device's matrix-product rate, measured now
     if done:  # where each kept row was made: its own record, else what the earlier run said of it, else that run
         before = old_meta.get('kept_rows', {})
         meta['kept_rows'] = {k: dict(date=done[k].get('run_date') or before.get(k, {}).get('date') or old_meta['date'],
@@ -314,7 +327,9 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
         row,x = bench_method(name, images, cfg, dev, seed, progress, nvml_baseline=baseline)
         row['sample_files'] = save_samples(x, out, f'samples_{_slug(name)}')
         row.update(quality(x, real, grid=row_spec(name, cfg['size'])['grid'], fid=fid, weights_path=weights_path, device=dev))
-        row.update(run_date=date, run_commit=commit)
+        row.update(run_date=date, run_commit=commit, roofline_tflops=roof,
+                   train_roofline_frac=row['train_tflops']/roof,
+                   sample_roofline_frac=row.get('sample_tflops', math.nan)/roof)
         done[name] = row
         meta.update(total_seconds=round(time.time()-t_start, 1), total_user_seconds=round(os.times().user-c_start.user, 1))
         write_results(out, _df(), meta)  # after every row: a killed run keeps the rows it finished

@@ -381,7 +381,7 @@ class StepTimerCB(Callback):
         if getattr(self, 'events', None): self.after_fit()  # read the CUDA events not read yet
         return summarise_times(getattr(self, 'times', []), self.n_warmup)
 
-# %% ../nbs/07_measure.ipynb #a62d6609
+# %% ../nbs/07_measure.ipynb #25efc789
 from torch.utils.flop_counter import FlopCounterMode
 
 def count_flops(fn, *args, **kwargs) -> int:
@@ -389,7 +389,7 @@ def count_flops(fn, *args, **kwargs) -> int:
     with FlopCounterMode(display=False) as fc: fn(*args, **kwargs)
     return int(fc.get_total_flops())
 
-# %% ../nbs/07_measure.ipynb #4b635515
+# %% ../nbs/07_measure.ipynb #f60bf2ac
 class FlopCountCB(Callback):
     "FLOPs of training batch `at` (forward, loss, backward; not the optimizer's element-wise update), as `count_flops` counts them: `flops`"
     order = -45
@@ -405,13 +405,13 @@ class FlopCountCB(Callback):
     def _close(self):
         if self.mode is not None: self.mode.__exit__(None, None, None); self.mode = None
 
-# %% ../nbs/07_measure.ipynb #e4e13f18
+# %% ../nbs/07_measure.ipynb #a8e9bd0a
 def matmul_roofline(device=None, # where to measure (default: CUDA if available)
                     dtype=torch.float32, # the step's precision: float32 (TF32 where `torch.set_float32_matmul_precision` allows), bfloat16, float16
                     n:int|None=None, # side of the square matrices (default 2048 on a CPU, 8192 on a GPU)
                     reps:int=10) -> dict: # device, dtype, n, seconds (the best product's) and tflops
     "The device's measured matrix-product rate in `dtype`: the best of `reps` timed n x n products, 2n^3 FLOPs each"
-    dev = as_device(device)
+    dev, dtype = as_device(device), dtype or torch.float32   # None: fp32, as `precision_dtype('fp32')` says
     n = n or (8192 if dev.type == 'cuda' else 2048)
     g = torch.Generator(device=dev).manual_seed(0)
     a, b = (torch.randn(n, n, device=dev, generator=g).to(dtype) for _ in range(2))
