@@ -26,6 +26,7 @@ dev_requirements = req('dev_requirements')
 fid_requirements = req('fid_requirements')
 dist_requirements = req('dist_requirements')
 tensorboard_requirements = req('tensorboard_requirements')
+peers_requirements = req('peers_requirements')
 console_scripts = [o.strip() for o in cfg.get('console_scripts', '').splitlines() if o.strip()]
 
 setuptools.setup(
@@ -41,7 +42,7 @@ setuptools.setup(
     include_package_data = True,
     package_data = {'panda': ['assets/*']},
     install_requires = requirements,
-    extras_require = {'dev': dev_requirements, 'fid': fid_requirements, 'dist': dist_requirements, 'tensorboard': tensorboard_requirements,
+    extras_require = {'dev': dev_requirements, 'fid': fid_requirements, 'dist': dist_requirements, 'tensorboard': tensorboard_requirements, 'peers': peers_requirements,
                       'all': dev_requirements + fid_requirements + dist_requirements + tensorboard_requirements},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],

@@ -1,0 +1,132 @@
+"""Issue 21, part 2: PANDA's UNet against diffusers' `UNet2DModel` of the same shape, in one process, with the roofline.
+
+    python nbs/benchmarks/peers.py run [OUT] [--unets tiny,paper] [--bs 32] [--threads 2] [--steps 3]   # measure, record rows
+    python nbs/benchmarks/peers.py table [OUT]                                                           # the speed ratios
+
+OUT defaults to nbs/benchmarks/results/peers_cpu (install the peer with `pip install -e ".[peers]"`). For each UNet
+preset (tiny: 32x32 images; paper: 64x64, the DDPM UNet of Ho et al.), each precision (fp32; bf16 under
+`torch.autocast`, as panda_train runs it) and each phase (train: forward, MSE loss, backward and an Adam step;
+infer: a forward under `torch.no_grad`), both libraries' networks run the same batch of `--bs` images, built from
+the same settings: channels, levels, residual blocks per level (the up path one more, in both), single-head
+self-attention at the same levels and in the middle, GroupNorm with 32 groups, a sinusoidal time embedding of 4x
+the base channels. Each row is the median of `--steps` timed steps after one warm-up step, beside the step's FLOPs
+(`panda.measure.count_flops`: matrix products and convolutions, forward and backward), the achieved TFLOP/s and its
+fraction of the matmul roofline measured in the same process and precision (`panda.measure.matmul_roofline`), wall
+and CPU user seconds. Rows are appended to OUT/peers.csv as they finish; a `run` again skips rows recorded. The
+two libraries alternate within each (unet, precision, phase), so both see the same machine state.
+
+Run it on a quiet machine: nothing heavy beside it (the times are the machine's, compared as ratios in one process).
+"""
+import sys, os, argparse, time, statistics
+from pathlib import Path
+import pandas as pd, torch, torch.nn.functional as F
+from panda.core import write_json
+from panda.report import run_meta
+from panda.unet import make_unet, unet_config
+from panda.measure import count_flops, matmul_roofline, achieved, Timer
+
+OUT = Path(__file__).parent/'results'/'peers_cpu'
+SIZES = {'tiny': 32, 'paper': 64}
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}
+
+def diffusers_twin(preset:str):
+    "diffusers' UNet2DModel built from the settings of PANDA's UNet `preset` (a clear error when the extra is missing)"
+    try: from diffusers import UNet2DModel
+    except ImportError: sys.exit('peers.py needs diffusers: pip install -e ".[peers]" (or pip install diffusers).')
+    c = unet_config(preset)
+    chans = [c['base_ch']*m for m in c['ch_mult']]
+    attn = {chans[l] for l in c['attn_levels']} | {chans[-1]}
+    if len(attn) != 1: raise ValueError(f"{preset}: attention at levels of different widths {sorted(attn)} cannot be one head each in UNet2DModel")
+    down = tuple('AttnDownBlock2D' if l in c['attn_levels'] else 'DownBlock2D' for l in range(len(chans)))
+    up = tuple('AttnUpBlock2D' if l in c['attn_levels'] else 'UpBlock2D' for l in reversed(range(len(chans))))
+    return UNet2DModel(sample_size=SIZES[preset], in_channels=c['in_ch'], out_channels=c['in_ch'], layers_per_block=c['n_res'],
+                       block_out_channels=tuple(chans), down_block_types=down, up_block_types=up, norm_num_groups=32,
+                       attention_head_dim=attn.pop(), dropout=c['dropout'], time_embedding_type='positional',
+                       flip_sin_to_cos=False, freq_shift=1)
+
+class _Diffusers(torch.nn.Module):
+    "`UNet2DModel` called as PANDA's UNet is: (x_t, t) -> the prediction tensor"
+    def __init__(self, m): super().__init__(); self.m = m
+    def forward(self, x, t): return self.m(x, t).sample
+
+def nets(preset):
+    torch.manual_seed(0); ours = make_unet(preset)
+    torch.manual_seed(0); theirs = _Diffusers(diffusers_twin(preset))
+    return {'panda': ours, 'diffusers': theirs}
+
+def step_fn(net, phase, dtype, bs, size):
+    "A closure running one step of `phase` on a fixed batch"
+    g = torch.Generator().manual_seed(0)
+    x, eps, t = torch.randn(bs, 3, size, size, generator=g), torch.randn(bs, 3, size, size, generator=g), torch.randint(0, 1000, (bs,), generator=g)
+    ac = lambda: torch.autocast('cpu', dtype=dtype, enabled=dtype is not None)
+    if phase == 'infer':
+        net.eval()
+        def f():
+            with torch.no_grad(), ac(): net(x, t)
+        return f, f
+    net.train(); opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    def fwd_bwd():
+        with ac(): loss = F.mse_loss(net(x, t).float(), eps)
+        loss.backward()
+    def f(): fwd_bwd(); opt.step(); opt.zero_grad(set_to_none=False)
+    return f, fwd_bwd
+
+def measure(lib, net, preset, phase, prec, bs, steps, roof):
+    size, dtype = SIZES[preset], PRECISIONS[prec]
+    f, counted = step_fn(net, phase, dtype, bs, size)
+    flops = count_flops(counted)
+    f()                                                        # warm-up
+    ts, us = [], []
+    for _ in range(steps):
+        with Timer('cpu') as tm: f()
+        ts.append(tm.elapsed); us.append(tm.user)
+    s = statistics.median(ts)
+    a = achieved(flops, s, roof)
+    return dict(unet=preset, size=size, bs=bs, phase=phase, precision=prec, lib=lib, params=sum(p.numel() for p in net.parameters()),
+                step_s=s, step_s_min=min(ts), step_user_s=statistics.median(us), steps=steps, flops=flops, tflops=a['tflops'],
+                roofline_tflops=roof, roofline_frac=a['roofline_frac'])
+
+def run(out, unets, bs, threads, steps):
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads)
+    csv = out/'peers.csv'
+    rows = pd.read_csv(csv).to_dict('records') if csv.is_file() else []
+    done = {(r['unet'], r['phase'], r['precision'], r['lib']) for r in rows}
+    roofs = {p: matmul_roofline('cpu', d, n=2048) for p, d in PRECISIONS.items()}
+    for p, r in roofs.items(): print(f"roofline {p}: {r['tflops']*1000:.0f} GFLOP/s (2048x2048 matmul)", flush=True)
+    for preset in unets:
+        ns = nets(preset)
+        for prec in PRECISIONS:
+            for phase in ('train', 'infer'):
+                for lib, net in ns.items():
+                    if (preset, phase, prec, lib) in done: continue
+                    row = measure(lib, net, preset, phase, prec, bs, steps, roofs[prec]['tflops'])
+                    rows.append(row)
+                    tmp = csv.with_suffix('.csv.tmp'); pd.DataFrame(rows).to_csv(tmp, index=False); os.replace(tmp, csv)
+                    print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, roofline=roofs), out/'peers_meta.json')
+    table(out)
+
+def table(out):
+    df = pd.read_csv(out/'peers.csv')
+    w = df.pivot_table(index=['unet', 'phase', 'precision'], columns='lib', values=['step_s', 'tflops', 'roofline_frac'])
+    if ('step_s', 'diffusers') in w and ('step_s', 'panda') in w:
+        w[('speedup', 'panda_vs_diffusers')] = w[('step_s', 'diffusers')]/w[('step_s', 'panda')]
+    print(w.to_string(float_format=lambda v: f'{v:.3f}'))
+    tmp = out/'ratios.csv.tmp'; w.to_csv(tmp); os.replace(tmp, out/'ratios.csv')
+    return w
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('what', choices=['run', 'table'])
+    p.add_argument('out', nargs='?', default=str(OUT))
+    p.add_argument('--unets', default='tiny,paper')
+    p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--steps', type=int, default=3)
+    a = p.parse_args()
+    us = a.unets.split(',')
+    bad = [u for u in us if u not in SIZES]
+    if bad: sys.exit(f"peers.py: unknown UNets {bad}: choose from {list(SIZES)}")
+    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps)
+    else: table(Path(a.out))
