@@ -25,7 +25,7 @@ Run one at a time, nothing heavy beside it: the time columns are wall and CPU us
 import sys, os, json, subprocess, argparse, datetime, shutil, copy, contextlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from panda.core import write_json, as_uint8
+from panda.core import write_json, as_uint8, atomic_file
 from panda.report import real_images, run_meta, save_figure
 from panda.pipeline import Pipeline
 from panda.evaluate import RealSet, evaluate_samples, plot_quality, plateau, plateau_reached
@@ -125,13 +125,21 @@ def train_time(rows, n_models) -> dict:
     last = rows[-1] if rows else {}
     return dict(train_s_total=last.get('train_s', float('nan'))*n_models, train_user_s_total=last.get('train_user_s', float('nan'))*n_models)
 
+def write_csv(df, csv, index=False):
+    "Write the frame `df` to `csv` atomically (`panda.core.atomic_file`)"
+    with atomic_file(csv, 'w') as f: df.to_csv(f, index=index)
+
+def append_row(csv, row:dict):
+    "Append `row` to the rows of `csv` (made if missing), atomically: a run stopped mid-write keeps the rows it had"
+    write_csv(pd.DataFrame((pd.read_csv(csv).to_dict('records') if csv.is_file() else []) + [row]), csv)
+
 def fill_train_time(csv, out):
     "Rows recorded by a version of this script that took the time totals from `run.json` (the last invocation only) get them from the logs"
     if not csv.is_file(): return
     df = pd.read_csv(csv)
     for i, r in df.iterrows():
         for k, v in train_time(eval_rows(out/r['method']), int(r['n_models'])).items(): df.loc[i, k] = v
-    tmp = csv.with_suffix('.csv.tmp'); df.to_csv(tmp, index=False); os.replace(tmp, csv)
+    write_csv(df, csv)
 
 def fill_memory(csv, out):
     "Rows recorded by a version of this script without the memory columns get them, measured from their runs"
@@ -141,7 +149,7 @@ def fill_memory(csv, out):
     if not miss: return
     for i in miss:
         for k, v in memory(out/df.loc[i, 'method'], METHODS[df.loc[i, 'method']]).items(): df.loc[i, k] = v
-    tmp = csv.with_suffix('.csv.tmp'); df.to_csv(tmp, index=False); os.replace(tmp, csv)
+    write_csv(df, csv)
 
 def run(out, methods, epochs, threads):
     out.mkdir(parents=True, exist_ok=True)
@@ -157,8 +165,7 @@ def run(out, methods, epochs, threads):
             ep = int(pd.read_csv(csv).set_index('method').loc['ddpm', 'epochs'])
         rec = train(m, out, ep, threads)
         row = measure(m, out, rec, real)
-        rows = (pd.read_csv(csv).to_dict('records') if csv.is_file() else []) + [row]
-        tmp = csv.with_suffix('.csv.tmp'); pd.DataFrame(rows).to_csv(tmp, index=False); os.replace(tmp, csv)
+        append_row(csv, row)
         write_json(run_meta(torch_threads_per_process=threads, method=m), out/f'{m}_meta.json')
         print({k: row[k] for k in ('method', 'epochs', 'kid', 'fid', 'floor_fid', 'copies_px')}, flush=True)
     table(out)
@@ -175,14 +182,14 @@ def ratios(out):
     df = pd.read_csv(out/'converge.csv').set_index('method')
     if 'ddpm' not in df.index: return None
     d = df.loc['ddpm']
-    res = []
+    res, dd = [], eval_rows(out/'ddpm')
     for m, r in df.iterrows():
         row = dict(method=m, **{f'{k}_ratio': r[k]/d[k] for k in ('train_mem_gib', 'sample_mem_gib', 'fid', 'kid', 'swd', 'train_user_s_total')
                                 if k in df and d[k] == d[k] and d[k] != 0})
         n = r['n_models'] if m == 'panda' else 1    # PANDA's models train side by side: its curve's CPU seconds are one model's
-        e = at_compute(eval_rows(out/m), d['train_user_s_total'], n)
+        me = eval_rows(out/m)
+        e = at_compute(me, d['train_user_s_total'], n)
         if e is not None: row.update(eval_step_at_ddpm_cpu=e['step'], eval_kid_at_ddpm_cpu=e['kid'], eval_fid_at_ddpm_cpu=e['fid'])
-        dd, me = eval_rows(out/'ddpm'), eval_rows(out/m)
         cpu = min(r['train_user_s_total'], d['train_user_s_total'])   # equal compute: the lesser of the two totals
         a, b = at_compute(me, cpu, n), at_compute(dd, cpu, 1)
         if a is not None and b is not None:
@@ -204,7 +211,7 @@ def table(out):
         r = ratios(out)
         if r is not None:
             print(r.to_string())
-            tmp = out/'ratios.csv.tmp'; r.to_csv(tmp); os.replace(tmp, out/'ratios.csv')
+            write_csv(r, out/'ratios.csv', index=True)
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

@@ -20,7 +20,7 @@ import sys, os, json, subprocess, argparse, shutil
 from pathlib import Path
 import pandas as pd, torch
 sys.path.insert(0, str(Path(__file__).parent))
-from converge import eval_rows, memory, _panda_train          # the converge benchmark's curve reader and memory measurement
+from converge import eval_rows, memory, _panda_train, append_row   # the converge benchmark's curve reader, memory measurement, row writer
 from panda.core import as_uint8, write_json
 from panda.report import real_images, run_meta, save_figure
 from panda.pipeline import Pipeline
@@ -48,7 +48,8 @@ def train(method, out, budget, cond, threads):
     subprocess.run(cmd, check=True, env={**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)})
     return json.loads((d/'run.json').read_text())
 
-def measure(method, out, rec, real):
+def measure(method, out, real):
+    "The row of `method`: its steps and training time from its evaluation log, memory, and quality at K samples against the floor"
     d = out/method
     rows = eval_rows(d)
     pipe = Pipeline.from_run(d)
@@ -67,9 +68,9 @@ def run(out, budget, cond, threads):
     real = RealSet(real_images(size=64))
     for m in METHODS:
         if m in done: print(f"{m}: recorded in {csv}, skipped"); continue
-        row = measure(m, out, train(m, out, budget, cond, threads), real)
-        rows = (pd.read_csv(csv).to_dict('records') if csv.is_file() else []) + [row]
-        tmp = csv.with_suffix('.csv.tmp'); pd.DataFrame(rows).to_csv(tmp, index=False); os.replace(tmp, csv)
+        train(m, out, budget, cond, threads)
+        row = measure(m, out, real)
+        append_row(csv, row)
         write_json(run_meta(torch_threads_per_process=threads, method=m, budget_s=budget), out/f'{m}_meta.json')
         print({k: row[k] for k in ('method', 'steps', 'kid', 'fid', 'floor_fid', 'train_mem_gib')}, flush=True)
     table(out)

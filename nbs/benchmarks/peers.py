@@ -17,10 +17,10 @@ two libraries alternate within each (unet, precision, phase), so both see the sa
 
 Run it on a quiet machine: nothing heavy beside it (the times are the machine's, compared as ratios in one process).
 """
-import sys, os, argparse, time, statistics
+import sys, argparse, statistics
 from pathlib import Path
 import pandas as pd, torch, torch.nn.functional as F
-from panda.core import write_json
+from panda.core import write_json, atomic_file
 from panda.report import run_meta
 from panda.unet import make_unet, unet_config
 from panda.measure import count_flops, matmul_roofline, achieved, Timer
@@ -102,7 +102,7 @@ def run(out, unets, bs, threads, steps):
                     if (preset, phase, prec, lib) in done: continue
                     row = measure(lib, net, preset, phase, prec, bs, steps, roofs[prec]['tflops'])
                     rows.append(row)
-                    tmp = csv.with_suffix('.csv.tmp'); pd.DataFrame(rows).to_csv(tmp, index=False); os.replace(tmp, csv)
+                    with atomic_file(csv, 'w') as f: pd.DataFrame(rows).to_csv(f, index=False)   # each row as it finishes
                     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, roofline=roofs), out/'peers_meta.json')
     table(out)
@@ -113,7 +113,7 @@ def table(out):
     if ('step_s', 'diffusers') in w and ('step_s', 'panda') in w:
         w[('speedup', 'panda_vs_diffusers')] = w[('step_s', 'diffusers')]/w[('step_s', 'panda')]
     print(w.to_string(float_format=lambda v: f'{v:.3f}'))
-    tmp = out/'ratios.csv.tmp'; w.to_csv(tmp); os.replace(tmp, out/'ratios.csv')
+    with atomic_file(out/'ratios.csv', 'w') as f: w.to_csv(f)
     return w
 
 if __name__ == '__main__':
