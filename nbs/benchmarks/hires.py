@@ -11,8 +11,10 @@ seconds of training wall time (`--time_budget`: its training batches; evaluation
 one tile (nine 32x32 windows), with the conditioning `--cond` (default 'coords+canvas', the one the converge rows of the shared variants chose).
 
 At the end each is measured at K = 296 samples against the 592 faces at 64x64, with the floor at the same counts, and
-its row is appended to OUT/hires.csv at once; `table` gives the shared/DDPM ratios at equal wall clock (the final rows)
-and at equal steps (the shared model's evaluation at or before DDPM's last step), and a grid of each side by side.
+its row is appended to OUT/hires.csv at once. A third run, `shared64_steps`, trains the shared model again from scratch
+for DDPM's number of steps (its epochs: DDPM's recorded steps over its steps per epoch, rounded), so that `table` gives the
+shared/DDPM ratios at equal wall clock (ddpm64 against shared64) and at equal steps (ddpm64 against shared64_steps), both
+at K = 296, with the grids side by side.
 Targets (the issue): FID at most 1.15 times DDPM's at equal wall clock, at no more than 0.35 of its training memory.
 Run one at a time, nothing heavy beside it; a run stopped is continued by the next `run` (`panda_train --resume`).
 """
@@ -28,22 +30,29 @@ from panda.evaluate import RealSet, evaluate_samples, plot_quality
 
 OUT = Path(__file__).parent/'results'/'converge_hires'
 K = 296
-METHODS = {'ddpm64': ['--method', 'ddpm'],
-           'shared64': ['--method', 'shared', '--grid', '4x4', '--window', '2x2']}
+SHARED = ['--method', 'shared', '--grid', '4x4', '--window', '2x2']
+METHODS = {'ddpm64': ['--method', 'ddpm'], 'shared64': SHARED, 'shared64_steps': SHARED}
 QUALITY = ('n', 'n_real', 'kid', 'fid', 'swd', 'seam_ratio', 'seam_ratio_layout', 'copies_px', 'n_novel', 'kid_novel',
            'floor_fid', 'floor_kid', 'floor_fid_heldout', 'floor_copies_px')
 
-def flags(method, budget, cond):
+def equal_epochs(out):
+    "The epochs that give the shared model DDPM's number of steps: DDPM's recorded steps over its steps per epoch"
+    rows = eval_rows(out/'ddpm64')   # the first evaluation comes after the first epoch: its step is the steps per epoch
+    return max(1, round(rows[-1]['step']/(rows[0]['step']/rows[0]['epoch'])))
+
+def flags(method, out, budget, cond):
     extra = ['--cond', cond] if method.startswith('shared') else []
-    return METHODS[method] + extra + ['--recipe', 'converge', '--size', '64', '--time_budget', str(budget), '--eval_every', 'auto',
-                                      '--epochs', '100000', '--n_samples', '36', '--workers', '1']
+    length = (['--epochs', str(equal_epochs(out))] if method == 'shared64_steps' else
+              ['--time_budget', str(budget), '--epochs', '100000'])
+    return METHODS[method] + extra + length + ['--recipe', 'converge', '--size', '64', '--eval_every', 'auto',
+                                               '--n_samples', '36', '--workers', '1']
 
 def train(method, out, budget, cond, threads):
     "Train (or continue) `method` in out/method; returns its run record"
     d = out/method
     rec = json.loads((d/'run.json').read_text()) if (d/'run.json').is_file() else None
     if rec is not None and rec.get('status') == 'finished': return rec
-    cmd = [_panda_train()] + (['--resume', str(d)] if rec is not None else flags(method, budget, cond) + ['--out', str(d)])
+    cmd = [_panda_train()] + (['--resume', str(d)] if rec is not None else flags(method, out, budget, cond) + ['--out', str(d)])
     print(' '.join(cmd), flush=True)
     subprocess.run(cmd, check=True, env={**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)})
     return json.loads((d/'run.json').read_text())
@@ -85,9 +94,9 @@ def table(out):
     if {'ddpm64', 'shared64'} <= set(df.index):
         d, s = df.loc['ddpm64'], df.loc['shared64']
         r = {f'{k}_ratio': s[k]/d[k] for k in ('fid', 'kid', 'swd', 'train_mem_gib', 'sample_mem_gib', 'train_s')}
-        at = [e for e in eval_rows(out/'shared64') if e['step'] <= d['steps']]
-        dd = eval_rows(out/'ddpm64')[-1]
-        if at: r.update(equal_steps_step=at[-1]['step'], equal_steps_fid_ratio=at[-1]['fid']/dd['fid'], equal_steps_kid_ratio=at[-1]['kid']/dd['kid'])
+        if 'shared64_steps' in df.index:
+            e = df.loc['shared64_steps']
+            r.update(equal_steps_steps=int(e['steps']), **{f'equal_steps_{k}_ratio': e[k]/d[k] for k in ('fid', 'kid', 'swd', 'train_s')})
         print(r)
         write_json(r, out/'ratios.json')
     import matplotlib.pyplot as plt
