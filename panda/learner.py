@@ -4,6 +4,7 @@
 
 # %% ../nbs/04_learner.ipynb #f9a0c751
 from __future__ import annotations
+import time
 from functools import partial
 import torch, torch.nn.functional as F
 from fastcore.basics import store_attr, ifnone
@@ -12,7 +13,7 @@ from fastai.learner import Learner
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle; progress bars, a default callback of every Learner
 from fastai.callback.fp16 import MixedPrecision
 from torch.amp import autocast, GradScaler
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, OptimWrapper
 from fastai.torch_core import set_seed
 from torch.optim.swa_utils import AveragedModel
 from .core import check_precision, precision_dtype
@@ -23,8 +24,9 @@ from .shared import make_shared_unet, SharedWindowCB
 from .data import reseed_dls
 
 # %% auto #0
-__all__ = ['paper_adam', 'WindowCB', 'DDPMCB', 'eps_loss', 'AutocastCB', 'diffusion_learner', 'window_names', 'method_learners',
-           'panda_learners', 'min_snr_weight', 'MinSNRCB', 'unwrap_model', 'EMACB']
+__all__ = ['paper_adam', 'SPEEDS', 'WindowCB', 'DDPMCB', 'eps_loss', 'AutocastCB', 'check_speed', 'torch_adam', 'SpeedCB',
+           'diffusion_learner', 'window_names', 'method_learners', 'panda_learners', 'min_snr_weight', 'MinSNRCB',
+           'unwrap_model', 'EMACB']
 
 # %% ../nbs/04_learner.ipynb #fc6017b0
 class WindowCB(Callback):
@@ -76,6 +78,39 @@ def _set_precision(learn, precision):
     if check_precision(precision) != 'fp32': learn.add_cb(AutocastCB(amp_mode=precision))
     return learn
 
+# %% ../nbs/04_learner.ipynb #c7a09d95
+SPEEDS = ('channels_last', 'compile', 'tf32', 'cudnn_benchmark', 'fused_adam')
+
+def check_speed(speed) -> tuple:
+    "The speed options named in `speed` (a comma-separated string or a list; '' or None: none), checked, in `SPEEDS` order"
+    names = [s.strip() for s in (speed.split(',') if isinstance(speed, str) else list(speed or ())) if s.strip()]
+    bad = [s for s in names if s not in SPEEDS]
+    if bad: raise ValueError(f"--speed {','.join(bad)}: not a speed option; choose from {','.join(SPEEDS)} (comma-separated), or none.")
+    return tuple(s for s in SPEEDS if s in names)
+
+def torch_adam(params, lr, fused:bool=False):
+    "PyTorch's Adam with `paper_adam`'s settings in fastai's `OptimWrapper`; `fused`: one kernel for every parameter's update"
+    return OptimWrapper(params, torch.optim.Adam, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0., fused=fused or None)
+
+class SpeedCB(Callback):
+    "The speed options `speed` (see `SPEEDS`) for a fit, the global ones restored after it; the first training batch's time in `learn.warmup_s`"
+    order = -1  # after `TrainEvalCallback` has put the model on its device, before any other callback uses it
+    def __init__(self, speed=()): self.speed = check_speed(speed)
+    def before_fit(self):
+        self.saved = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+        if 'tf32' in self.speed: torch.set_float32_matmul_precision('high'); torch.backends.cudnn.allow_tf32 = True
+        if 'cudnn_benchmark' in self.speed: torch.backends.cudnn.benchmark = True
+        if 'channels_last' in self.speed: self.learn.model.to(memory_format=torch.channels_last)
+        if 'compile' in self.speed and getattr(self.learn.model, '_compiled_call_impl', None) is None: self.learn.model.compile()
+        self.learn.warmup_s, self.t0 = None, None
+    def before_batch(self):
+        if self.training and self.learn.warmup_s is None: self.t0 = time.perf_counter()
+    def after_batch(self):
+        if self.training and self.learn.warmup_s is None and self.t0 is not None: self.learn.warmup_s = time.perf_counter() - self.t0
+    def after_fit(self):
+        p, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = self.saved
+        torch.set_float32_matmul_precision(p)
+
 # %% ../nbs/04_learner.ipynb #5af750fc
 def diffusion_learner(dls, # DataLoaders yielding `(x0,)` batches of clean images in [-1, 1]
                       model:UNet|None=None, # noise predictor; a fresh `make_unet(unet)` if None
@@ -90,6 +125,7 @@ def diffusion_learner(dls, # DataLoaders yielding `(x0,)` batches of clean image
                       prediction:str='eps', # the network predicts 'eps' (the paper) or 'v'
                       shared:dict|None=None, # one `SharedUNet` for every window of `grid`: dict(cond=, gamma=, stride=, full_p=)
                       min_snr:float|None=None, # weigh the loss by min-SNR-gamma with this gamma (`MinSNRCB`); None: plain MSE
+                      speed=(), # speed options (`SPEEDS`, a comma-separated string or a list): `SpeedCB`; 'fused_adam' swaps `paper_adam` for `torch_adam`
                       **kwargs): # passed to `Learner`
     "A fastai `Learner` training a DDPM noise predictor on full images, on one window of `grid`, or (`shared`) on all of them"
     sched = ifnone(sched, DDPMSchedule())
@@ -102,8 +138,13 @@ def diffusion_learner(dls, # DataLoaders yielding `(x0,)` batches of clean image
         model = ifnone(model, make_unet(unet))
         cbs = ([WindowCB(grid, window)] if grid is not None else []) + [DDPMCB(sched, prediction=prediction)] + list(cbs or [])
     if min_snr is not None: cbs = cbs + [MinSNRCB(min_snr)]
+    speed = check_speed(speed)
+    if speed: cbs = cbs + [SpeedCB(speed)]
+    if 'fused_adam' in speed:
+        if opt_func is not paper_adam: raise ValueError("speed 'fused_adam' replaces the default optimiser (paper_adam): pass no opt_func with it.")
+        opt_func = partial(torch_adam, fused=True)
     learn = Learner(dls, model, loss_func=eps_loss, opt_func=opt_func, lr=lr, cbs=cbs, **kwargs)
-    learn.sched,learn.grid,learn.window,learn.prediction,learn.shared = sched,grid,window,prediction,shared
+    learn.sched,learn.grid,learn.window,learn.prediction,learn.shared,learn.speed = sched,grid,window,prediction,shared,speed
     return _set_precision(learn, precision)
 
 # %% ../nbs/04_learner.ipynb #ccfd350f
