@@ -18,6 +18,7 @@ from .ddpm import check_prediction, check_sampler
 from .config import check_whole, check_positive, check_size, check_seed
 from .data import get_dls, load_images
 from .fit import train_models
+from .learner import check_speed
 from .sample import sample
 from .pipeline import Pipeline
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
@@ -40,15 +41,15 @@ PAPER_TABLE = pd.DataFrame({  # the paper's Table 1, its "GB" read as GiB (nvidi
 SCALES = {
     'smoke': dict(unet=dict(base_ch=16, ch_mult=(1,2), n_res=1, attn_levels=(1,)), size=32, bs=16, train_steps=6,
                   epochs=None, n_warmup=3, probe_at=1, lr=1e-4, precision='fp32', ema=None, grey=False, prediction='eps', sampler='ddim', sample_steps=5,
-                  eta=0., n_samples=32, sample_bs=32, mem_steps=2),
+                  eta=0., n_samples=32, sample_bs=32, mem_steps=2, speed=''),
     'cpu':   dict(unet='tiny', size=32, bs=32, train_steps=1000, epochs=None, n_warmup=10, probe_at=2, lr=1e-3,
                   precision='fp32', ema=None, grey=False, prediction='eps', sampler='ddim', sample_steps=50, eta=0., n_samples=512, sample_bs=256,
-                  mem_steps=2),
+                  mem_steps=2, speed=''),
     'gpu':   dict(unet='paper', size=64, bs=32, train_steps=400, epochs=None, n_warmup=20, probe_at=2, lr=1e-4,
                   precision='fp32', ema=None, grey=False, prediction='eps', sampler='ddim', sample_steps=50, eta=0., n_samples=2048, sample_bs=256,
-                  mem_steps=3),
+                  mem_steps=3, speed=''),
     'paper': dict(unet='paper', size=64, bs=32, train_steps=None, epochs=40, n_warmup=20, probe_at=2, lr=1e-4,
-                  precision='fp32', ema=0.9999, grey=False, prediction='eps', sampler='ddpm', sample_steps=1000, eta=0., n_samples=10000, sample_bs=500, mem_steps=3),
+                  precision='fp32', ema=0.9999, grey=False, prediction='eps', sampler='ddpm', sample_steps=1000, eta=0., n_samples=10000, sample_bs=500, mem_steps=3, speed=''),
 }
 
 def bench_config(scale:str='smoke', **overrides):
@@ -62,6 +63,7 @@ def bench_config(scale:str='smoke', **overrides):
     if cfg['train_steps'] is None and cfg['epochs'] is None: raise ValueError("Give --train_steps (or epochs): how long each model trains.")
     check_positive(lr=cfg['lr'])
     check_precision(cfg['precision'])
+    cfg['speed'] = ','.join(check_speed(cfg['speed']))   # one spelling, in SPEEDS order, so that kept rows compare
     check_sampler(cfg['sampler'], cfg['sample_steps'], cfg['eta'], names=('sampler', 'sample_steps', 'eta'))
     check_prediction(cfg['prediction'])
     if cfg['ema'] and not 0 < cfg['ema'] < 1:  # None, False or 0: the raw weights
@@ -128,7 +130,7 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     reset_memory(dev)
     with MemoryMeter(dev, nvml_baseline=nvml_baseline) as meter, Timer(dev) as tm:
         runs = train_models(dls, grid, cfg['unet'], sched, lr=cfg['lr'], max_steps=steps, precision=cfg['precision'], ema=cfg['ema'] or None,
-                            prediction=cfg['prediction'], shared=shared,
+                            prediction=cfg['prediction'], shared=shared, speed=cfg['speed'],
                             seed=seed, progress=progress,
                             cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at']),
                                                  FlopCountCB(at=_flop_at(cfg))])
@@ -136,7 +138,8 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
                     weights='ema' if cfg['ema'] else 'raw')
     step_ms = [r['cbs'][0].summary['median']*1000 for r in runs]
     probes = [r['cbs'][1].result for r in runs]
-    row = dict(method=method, n_models=len(pipe.models), train_steps_per_model=steps, precision=cfg['precision'],
+    row = dict(method=method, n_models=len(pipe.models), train_steps_per_model=steps, precision=cfg['precision'], speed=cfg['speed'],
+               first_batch_s=float(np.mean([r['warmup_s'] for r in runs])) if cfg['speed'] else math.nan,  # compile's warm-up is paid here
                layout='full image' if grid is None else f"{grid.grid[0]}x{grid.grid[1]} tiles, {grid.window[0]}x{grid.window[1]} windows",
                n_windows=1 if grid is None else grid.n_windows,
                window_area=1. if grid is None else grid.window_size[0]*grid.window_size[1]/(size*size),
@@ -276,7 +279,7 @@ def _kept_rows(out, cfg, rows):
     f = Path(out)/'results.json'
     if not f.exists(): return {}, None
     old, new = json.loads(f.read_text()), _plain_cfg(cfg)
-    ocfg = old['meta']['config']
+    ocfg = {'speed': '', **old['meta']['config']}   # a run from before the speed options ran without any
     if new != ocfg:
         diff = sorted(k for k in set(ocfg)|set(new) if ocfg.get(k) != new.get(k))
         raise ValueError(f"{str(out)!r} holds a benchmark run with another configuration (differs in {diff}): choose a new --out, "
@@ -406,6 +409,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 n_samples:int=None, # override: samples per method for the quality metrics
                 size:int=None, # override: image side in pixels (the cpu scale's 32, the gpu scale's 64)
                 precision:str=None, # override: 'fp32' (every scale's default, the paper's), 'bf16' or 'fp16'
+                speed:str=None, # speed options, comma-separated (panda.learner.SPEEDS: channels_last, compile, tf32, cudnn_benchmark, fused_adam)
                 sampler:str=None, # override: 'ddpm' (1000 ancestral steps) or 'ddim'
                 sample_steps:int=None, # override: DDIM steps
                 eta:float=None, # override: DDIM eta
@@ -425,7 +429,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
             if f is False: raise ValueError("--fid_only computes FID/KID, which --fid no turns off: drop one of them.")
             df = fid_for_run(out, data, weights, device, rows=rs)
         else: df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples,
-                             size=size, precision=precision, sampler=sampler, sample_steps=sample_steps, eta=eta,
+                             size=size, precision=precision, speed=speed, sampler=sampler, sample_steps=sample_steps, eta=eta,
                              ema=None if ema is None else (ema or False), grey=grey or None, prediction=prediction,
                              rows=rs or ('DDPM', 'PANDA'), fresh=fresh)
         print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))

@@ -21,6 +21,7 @@ from .distrib import dist_info
 from .control import stop_on_signals, TrainingInterrupted
 from .fit import train_models
 from .config import RunConfig, auto_workers, parse_pair, check_whole, check_seed
+from .learner import check_speed
 from .rundir import (run_record, window_records, check_run_dir, check_record, new_run_id, config_id, data_fingerprint,
                           check_same_data, check_out_outside, images_listing)
 from .sample import save_image_grid, save_sequence, get_fusion
@@ -53,6 +54,7 @@ def _model_record(o:dict) -> dict:
     rec = dict(checkpoint=str(ck), log=str(ck.with_name(ck.stem + '_log.csv')), loss_plot=str(ck.with_name(ck.stem + '_loss.png')),
                window=o['window'], train_seconds=round(o['train_s'], 1), train_user_seconds=round(o['train_user_s'], 1),
                final_valid_loss=o['final_valid_loss'], resumed=o['resumed'])
+    if o.get('warmup_s') is not None: rec['first_batch_seconds'] = round(o['warmup_s'], 2)   # with --speed: compile's warm-up is paid here
     if ev.is_file(): rec.update(eval_log=str(ev), quality_plot=str(ck.with_name(ck.stem + '_quality.png')))
     return rec
 
@@ -113,7 +115,7 @@ def train_run(cfg:RunConfig, # the run's settings, checked when it was made
         set_seed(cfg.seed)
         dls = get_dls(images, bs=r['bs'], valid_pct=cfg.valid_pct, seed=cfg.seed, flip=r['flip'], device=dev)
         sched = DDPMSchedule()
-        info = dict(status='training', **ids, flags=cfg.flags(), method=cfg.method, recipe=r, precision=precision,
+        info = dict(status='training', **ids, flags=cfg.flags(), method=cfg.method, recipe=r, precision=precision, speed=list(check_speed(cfg.speed)),
                     data=data_name(cfg.data), grey=cfg.grey, n_images=len(images), shared=cfg.shared,
                     tiling=None if grid is None else grid.config, device=str(dev), seed=cfg.seed,
                     date=datetime.datetime.now().isoformat(timespec='seconds'), torch=torch.__version__, host=platform.node(),
@@ -128,7 +130,7 @@ def train_run(cfg:RunConfig, # the run's settings, checked when it was made
             runs = train_models(dls, grid, r['unet'], sched, epochs=r['epochs'], lr=r['lr'], one_cycle=r['one_cycle'], precision=precision,
                                 ema=r['ema'], prediction=r['prediction'], min_snr=r['min_snr'], shared=cfg.shared, seed=cfg.seed, out=out,
                                 extra=extra, cbs=partial(run_callbacks, cfg, as_uint8(images), out, precision), progress=progress, workers=workers, resume=resume,
-                                save_every=cfg.save_every, windows=None if cfg.window_model is None else [cfg.window_model])
+                                save_every=cfg.save_every, windows=None if cfg.window_model is None else [cfg.window_model], speed=cfg.speed)
           except TrainingInterrupted as e: raise TrainingInterrupted(f"{e} Continue with: {_continue_line(cfg, out)}") from None
         if not rank0: return None  # the other processes of a data-parallel run: rank 0 samples and records
         info['train_workers'] = min(workers, len(runs))

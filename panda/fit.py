@@ -16,7 +16,7 @@ from .tiling import TileGrid
 from .ddpm import DDPMSchedule
 from .shared import SharedUNet
 from .checkpoint import read_checkpoint, load_checkpoint, nonfinite
-from .learner import paper_adam, method_learners, window_names, EMACB
+from .learner import paper_adam, method_learners, window_names, EMACB, check_speed
 from .distrib import dist_info, data_parallel
 from .control import stop_on_signals, forward_signals, FiniteLossCB, StopAfterCB, EpochLineCB
 from .resume import CheckpointCB, ResumeCB
@@ -47,6 +47,7 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
                  ema:float|None=None, # keep an EMA of the weights with this decay (`EMACB`); None: none
                  prediction:str='eps', # the network predicts 'eps' (the paper) or 'v'
                  min_snr:float|None=None, # min-SNR-gamma loss weighting with this gamma (`MinSNRCB`); None: plain MSE
+                 speed=(), # speed options (`panda.learner.SPEEDS`, e.g. 'channels_last,fused_adam'): how fast, not what, it trains
                  shared:dict|None=None, # train one shared model on all windows of `grid`: dict(cond=, gamma=, stride=)
                  seed:int=0, # model `i` is seeded with `seed + i`
                  out=None, # folder for the checkpoints `<name>.pt` and logs `<name>_log.csv`, written after every epoch; None: none
@@ -58,7 +59,7 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
                  resume:bool=False, # continue each model from its checkpoint in `out`; finished models are loaded, not retrained
                  save_every:int|None=None, # also checkpoint every this many steps (else at the end of every epoch)
                  windows:list|None=None, # PANDA: train only these windows' models (e.g. [1], one window per GPU)
-                ) -> list: # one dict per model: name, window, model and ema_model (CPU), checkpoint, train_s, train_user_s, final_valid_loss, cbs, resumed
+                ) -> list: # one dict per model: name, window, model and ema_model (CPU), checkpoint, train_s, train_user_s, warmup_s, final_valid_loss, cbs, resumed
     "Train the models of a method one after the other (or `workers` at a time), releasing each from the device when it is done"
     check_precision(precision)
     sched = ifnone(sched, DDPMSchedule())
@@ -72,7 +73,7 @@ def train_models(dls, # DataLoaders of `(x0,)` batches (see `panda.data.get_dls`
     rank = dist_info().rank
     out = None if out is None else check_out_dir(out) if rank == 0 else Path(out)  # only rank 0 writes (data-parallel runs)
     learn_kw = dict(shared=shared, sched=sched, lr=lr, opt_func=opt_func, precision=precision, prediction=prediction,
-                    min_snr=min_snr)
+                    min_snr=min_snr, speed=check_speed(speed))
     fit_kw = dict(epochs=epochs, lr=lr, one_cycle=one_cycle, max_steps=max_steps, ema=ema, out=out, extra=extra, cbs=cbs,
                   resume=resume, save_every=save_every)
     n_models = 1 if shared is not None or grid is None else grid.n_windows
@@ -122,6 +123,7 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
     if valid is None and state is not None and state['log']: valid = state['log'][-1]['valid_loss']
     return dict(name=name, window=w, model=release(learn), ema_model=ema_model, checkpoint=None if ckpt is None else str(ckpt),
                 train_s=time.perf_counter()-t0, train_user_s=c1.user-c0.user, final_valid_loss=valid, cbs=more,
+                warmup_s=getattr(learn, 'warmup_s', None) if trained else None,  # the first training batch's time, with speed options (`SpeedCB`)
                 resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
 
 # %% ../nbs/04e_fit.ipynb #94a8dca9

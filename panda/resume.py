@@ -11,6 +11,7 @@ from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastai.callback.core import Callback
 from fastai.torch_core import to_device
+from fastai.optimizer import OptimWrapper
 from .core import atomic_file, DiskFull
 from .checkpoint import save_checkpoint
 from .learner import EMACB, unwrap_model
@@ -175,7 +176,8 @@ class ResumeCB(Callback):
         s, learn = self.state, self.learn
         learn.train_iter = s['train_iter']
         dev = next(learn.model.parameters()).device
-        learn.opt.load_state_dict({**to_device(s['opt'], dev), 'hypers': L(s['opt']['hypers'])})
+        if isinstance(learn.opt, OptimWrapper): learn.opt.load_state_dict(to_device(s['opt'], dev))   # a PyTorch optimiser's (`torch_adam`)
+        else: learn.opt.load_state_dict({**to_device(s['opt'], dev), 'hypers': L(s['opt']['hypers'])})
         if s['scaler'] is not None and getattr(learn, 'scaler', None) is not None: learn.scaler.load_state_dict(s['scaler'])
         ema = _ema_cb(learn)
         if (s['ema'] is None) != (ema is None):

@@ -1,6 +1,6 @@
 """Issue 21, part 2: PANDA's UNet against diffusers' `UNet2DModel` of the same shape, in one process, with the roofline.
 
-    python nbs/benchmarks/peers.py run [OUT] [--unets tiny,paper] [--bs 32] [--threads 2] [--steps 3]   # measure, record rows
+    python nbs/benchmarks/peers.py run [OUT] [--unets tiny,paper] [--bs 32] [--threads 2] [--steps 3] [--formats contiguous,channels_last]
     python nbs/benchmarks/peers.py table [OUT]                                                           # the speed ratios
 
 OUT defaults to nbs/benchmarks/results/peers_cpu (install the peer with `pip install -e ".[peers]"`). For each UNet
@@ -13,7 +13,10 @@ the base channels. Each row is the median of `--steps` timed steps after one war
 (`panda.measure.count_flops`: matrix products and convolutions, forward and backward), the achieved TFLOP/s and its
 fraction of the matmul roofline measured in the same process and precision (`panda.measure.matmul_roofline`), wall
 and CPU user seconds. Rows are appended to OUT/peers.csv as they finish; a `run` again skips rows recorded. The
-two libraries alternate within each (unet, precision, phase), so both see the same machine state.
+two libraries alternate within each (unet, precision, phase, memory format), so both see the same machine state.
+Each memory format (`--formats`: contiguous NCHW, and channels_last, NHWC weights and inputs, as `--speed
+channels_last` trains) is applied to both libraries alike; `table` gives the ratio within each format and between each
+library's fastest format.
 
 Run it on a quiet machine: nothing heavy beside it (the times are the machine's, compared as ratios in one process).
 """
@@ -28,6 +31,7 @@ from panda.measure import count_flops, matmul_roofline, achieved, Timer
 OUT = Path(__file__).parent/'results'/'peers_cpu'
 SIZES = {'tiny': 32, 'paper': 64}
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}
+FORMATS = {'contiguous': torch.contiguous_format, 'channels_last': torch.channels_last}
 
 def diffusers_twin(preset:str):
     "diffusers' UNet2DModel built from the settings of PANDA's UNet `preset` (a clear error when the extra is missing)"
@@ -54,10 +58,11 @@ def nets(preset):
     torch.manual_seed(0); theirs = _Diffusers(diffusers_twin(preset))
     return {'panda': ours, 'diffusers': theirs}
 
-def step_fn(net, phase, dtype, bs, size):
-    "A closure running one step of `phase` on a fixed batch"
+def step_fn(net, phase, dtype, bs, size, fmt='contiguous'):
+    "A closure running one step of `phase` on a fixed batch, the network and the batch in memory format `fmt`"
     g = torch.Generator().manual_seed(0)
     x, eps, t = torch.randn(bs, 3, size, size, generator=g), torch.randn(bs, 3, size, size, generator=g), torch.randint(0, 1000, (bs,), generator=g)
+    net.to(memory_format=FORMATS[fmt]); x, eps = x.contiguous(memory_format=FORMATS[fmt]), eps.contiguous(memory_format=FORMATS[fmt])
     ac = lambda: torch.autocast('cpu', dtype=dtype, enabled=dtype is not None)
     if phase == 'infer':
         net.eval()
@@ -71,9 +76,9 @@ def step_fn(net, phase, dtype, bs, size):
     def f(): fwd_bwd(); opt.step(); opt.zero_grad(set_to_none=False)
     return f, fwd_bwd
 
-def measure(lib, net, preset, phase, prec, bs, steps, roof):
+def measure(lib, net, preset, phase, prec, bs, steps, roof, fmt='contiguous'):
     size, dtype = SIZES[preset], PRECISIONS[prec]
-    f, counted = step_fn(net, phase, dtype, bs, size)
+    f, counted = step_fn(net, phase, dtype, bs, size, fmt)
     flops = count_flops(counted)
     f()                                                        # warm-up
     ts, us = [], []
@@ -82,38 +87,48 @@ def measure(lib, net, preset, phase, prec, bs, steps, roof):
         ts.append(tm.elapsed); us.append(tm.user)
     s = statistics.median(ts)
     a = achieved(flops, s, roof)
-    return dict(unet=preset, size=size, bs=bs, phase=phase, precision=prec, lib=lib, params=sum(p.numel() for p in net.parameters()),
+    return dict(unet=preset, size=size, bs=bs, phase=phase, precision=prec, memory_format=fmt, lib=lib, params=sum(p.numel() for p in net.parameters()),
                 step_s=s, step_s_min=min(ts), step_user_s=statistics.median(us), steps=steps, flops=flops, tflops=a['tflops'],
                 roofline_tflops=roof, roofline_frac=a['roofline_frac'])
 
-def run(out, unets, bs, threads, steps):
+def run(out, unets, bs, threads, steps, formats=tuple(FORMATS)):
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
     csv = out/'peers.csv'
     rows = pd.read_csv(csv).to_dict('records') if csv.is_file() else []
-    done = {(r['unet'], r['phase'], r['precision'], r['lib']) for r in rows}
+    done = {(r['unet'], r['phase'], r['precision'], r.get('memory_format', 'contiguous'), r['lib']) for r in rows}
     roofs = {p: matmul_roofline('cpu', d, n=2048) for p, d in PRECISIONS.items()}
     for p, r in roofs.items(): print(f"roofline {p}: {r['tflops']*1000:.0f} GFLOP/s (2048x2048 matmul)", flush=True)
     for preset in unets:
         ns = nets(preset)
         for prec in PRECISIONS:
+          for fmt in formats:
             for phase in ('train', 'infer'):
                 for lib, net in ns.items():
-                    if (preset, phase, prec, lib) in done: continue
-                    row = measure(lib, net, preset, phase, prec, bs, steps, roofs[prec]['tflops'])
+                    if (preset, phase, prec, fmt, lib) in done: continue
+                    row = measure(lib, net, preset, phase, prec, bs, steps, roofs[prec]['tflops'], fmt)
                     rows.append(row)
                     with atomic_file(csv, 'w') as f: pd.DataFrame(rows).to_csv(f, index=False)   # each row as it finishes
                     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, roofline=roofs), out/'peers_meta.json')
+    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, formats=list(formats), roofline=roofs), out/'peers_meta.json')
     table(out)
 
 def table(out):
     df = pd.read_csv(out/'peers.csv')
-    w = df.pivot_table(index=['unet', 'phase', 'precision'], columns='lib', values=['step_s', 'tflops', 'roofline_frac'])
+    if 'memory_format' not in df: df['memory_format'] = 'contiguous'
+    w = df.pivot_table(index=['unet', 'phase', 'precision', 'memory_format'], columns='lib', values=['step_s', 'tflops', 'roofline_frac'])
     if ('step_s', 'diffusers') in w and ('step_s', 'panda') in w:
         w[('speedup', 'panda_vs_diffusers')] = w[('step_s', 'diffusers')]/w[('step_s', 'panda')]
     print(w.to_string(float_format=lambda v: f'{v:.3f}'))
     with atomic_file(out/'ratios.csv', 'w') as f: w.to_csv(f)
+    # each library at its fastest memory format: what a user of each would get, tuned
+    i = df.groupby(['unet', 'phase', 'precision', 'lib'])['step_s'].idxmin()
+    b = df.loc[i].pivot_table(index=['unet', 'phase', 'precision'], columns='lib', values='step_s', aggfunc='first')
+    fm = df.loc[i].pivot_table(index=['unet', 'phase', 'precision'], columns='lib', values='memory_format', aggfunc='first')
+    b = b.join(fm.add_suffix('_format'))
+    if {'diffusers', 'panda'} <= set(b.columns): b['speedup'] = b['diffusers']/b['panda']
+    print(b.to_string(float_format=lambda v: f'{v:.3f}'))
+    with atomic_file(out/'best.csv', 'w') as f: b.to_csv(f)
     return w
 
 if __name__ == '__main__':
@@ -124,9 +139,12 @@ if __name__ == '__main__':
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--formats', default=','.join(FORMATS), help='memory formats, comma-separated: contiguous, channels_last')
     a = p.parse_args()
+    fs = a.formats.split(',')
+    if any(f not in FORMATS for f in fs): sys.exit(f"peers.py: unknown memory formats in {a.formats!r}: choose from {list(FORMATS)}")
     us = a.unets.split(',')
     bad = [u for u in us if u not in SIZES]
     if bad: sys.exit(f"peers.py: unknown UNets {bad}: choose from {list(SIZES)}")
-    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps)
+    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs)
     else: table(Path(a.out))
