@@ -19,6 +19,7 @@ from .config import check_whole, check_positive, check_size, check_seed
 from .data import get_dls, load_images
 from .fit import train_models
 from .learner import check_speed
+from .control import TimeBudgetCB
 from .sample import sample
 from .pipeline import Pipeline
 from .measure import MemoryMeter, MemoryProbe, MemoryProbeCB, StepTimerCB, Timer, device_info, reset_memory, nvml_process_bytes
@@ -41,15 +42,15 @@ PAPER_TABLE = pd.DataFrame({  # the paper's Table 1, its "GB" read as GiB (nvidi
 SCALES = {
     'smoke': dict(unet=dict(base_ch=16, ch_mult=(1,2), n_res=1, attn_levels=(1,)), size=32, bs=16, train_steps=6,
                   epochs=None, n_warmup=3, probe_at=1, lr=1e-4, precision='fp32', ema=None, grey=False, prediction='eps', sampler='ddim', sample_steps=5,
-                  eta=0., n_samples=32, sample_bs=32, mem_steps=2, speed=''),
+                  eta=0., n_samples=32, sample_bs=32, mem_steps=2, speed='', time_budget=None),
     'cpu':   dict(unet='tiny', size=32, bs=32, train_steps=1000, epochs=None, n_warmup=10, probe_at=2, lr=1e-3,
                   precision='fp32', ema=None, grey=False, prediction='eps', sampler='ddim', sample_steps=50, eta=0., n_samples=512, sample_bs=256,
-                  mem_steps=2, speed=''),
+                  mem_steps=2, speed='', time_budget=None),
     'gpu':   dict(unet='paper', size=64, bs=32, train_steps=400, epochs=None, n_warmup=20, probe_at=2, lr=1e-4,
                   precision='fp32', ema=None, grey=False, prediction='eps', sampler='ddim', sample_steps=50, eta=0., n_samples=2048, sample_bs=256,
-                  mem_steps=3, speed=''),
+                  mem_steps=3, speed='', time_budget=None),
     'paper': dict(unet='paper', size=64, bs=32, train_steps=None, epochs=40, n_warmup=20, probe_at=2, lr=1e-4,
-                  precision='fp32', ema=0.9999, grey=False, prediction='eps', sampler='ddpm', sample_steps=1000, eta=0., n_samples=10000, sample_bs=500, mem_steps=3, speed=''),
+                  precision='fp32', ema=0.9999, grey=False, prediction='eps', sampler='ddpm', sample_steps=1000, eta=0., n_samples=10000, sample_bs=500, mem_steps=3, speed='', time_budget=None),
 }
 
 def bench_config(scale:str='smoke', **overrides):
@@ -60,6 +61,7 @@ def bench_config(scale:str='smoke', **overrides):
     if unknown: raise ValueError(f"Unknown benchmark settings {sorted(unknown)}: allowed are {sorted(SCALES[scale])}.")
     cfg = {**SCALES[scale], 'scale': scale, **{k:v for k,v in overrides.items() if v is not None}}
     check_whole(**{k: cfg[k] for k in ('train_steps', 'epochs', 'n_samples', 'size', 'sample_steps', 'bs', 'sample_bs', 'n_warmup', 'mem_steps')})
+    check_positive(time_budget=cfg['time_budget'])
     if cfg['train_steps'] is None and cfg['epochs'] is None: raise ValueError("Give --train_steps (or epochs): how long each model trains.")
     check_positive(lr=cfg['lr'])
     check_precision(cfg['precision'])
@@ -126,14 +128,16 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     method, grid, shared = spec['method'], spec['grid'], spec['shared']
     sched, dtype = DDPMSchedule(), precision_dtype(cfg['precision'])
     dls = get_dls(images, bs=cfg['bs'], valid_pct=0, seed=seed, device=dev)
-    steps = cfg['train_steps'] if cfg['train_steps'] else cfg['epochs']*len(dls.train)
+    steps = cfg['train_steps'] if cfg['train_steps'] else cfg['epochs']*len(dls.train)   # with a time budget: the cap
+    budget = [TimeBudgetCB(cfg['time_budget'])] if cfg['time_budget'] else []
     reset_memory(dev)
     with MemoryMeter(dev, nvml_baseline=nvml_baseline) as meter, Timer(dev) as tm:
         runs = train_models(dls, grid, cfg['unet'], sched, lr=cfg['lr'], max_steps=steps, precision=cfg['precision'], ema=cfg['ema'] or None,
                             prediction=cfg['prediction'], shared=shared, speed=cfg['speed'],
                             seed=seed, progress=progress,
                             cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at']),
-                                                 FlopCountCB(at=_flop_at(cfg))])
+                                                 FlopCountCB(at=_flop_at(cfg))] + budget)
+    steps = int(round(np.mean([r['cbs'][0].n_seen for r in runs])))   # the batches each model trained (fewer than the cap on a time budget)
     pipe = Pipeline([r['ema_model'] if cfg['ema'] else r['model'] for r in runs], grid, sched, cfg['prediction'], size=size,  # the EMA when kept
                     weights='ema' if cfg['ema'] else 'raw')
     step_ms = [r['cbs'][0].summary['median']*1000 for r in runs]
@@ -151,7 +155,8 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     row.update(train_resident_gib=max(p['resident_gib'] for p in probes),
                train_reserved_gib=meter.result['peak_reserved_gib'], train_nvml_gib=meter.result['nvml_process_gib'],
                train_step_ms=float(np.mean(step_ms)), train_epoch_s=float(np.mean(step_ms))*len(dls.train)/1000,
-               train_time_s=sum(s*steps/1000 for s in step_ms), train_wall_s=tm.elapsed, train_user_s=tm.user)
+               train_time_s=sum(s*steps/1000 for s in step_ms), train_wall_s=tm.elapsed, train_user_s=tm.user,
+               train_images_per_s=cfg['bs']*1000/float(np.mean(step_ms)), time_budget_s=cfg['time_budget'] or math.nan)
     flops = [r['cbs'][2].flops for r in runs]   # one training batch of each model: forward, loss, backward
     row.update(train_flops_per_step=float(np.mean(flops)) if all(f is not None for f in flops) else math.nan)
     row['train_tflops'] = achieved(row['train_flops_per_step'], row['train_step_ms']/1000)['tflops']
@@ -409,6 +414,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 n_samples:int=None, # override: samples per method for the quality metrics
                 size:int=None, # override: image side in pixels (the cpu scale's 32, the gpu scale's 64)
                 precision:str=None, # override: 'fp32' (every scale's default, the paper's), 'bf16' or 'fp16'
+                time_budget:float=None, # train each model for this many seconds of training batches (--train_steps caps it) instead of a step count
                 speed:str=None, # speed options, comma-separated (panda.learner.SPEEDS: channels_last, compile, tf32, cudnn_benchmark, fused_adam)
                 sampler:str=None, # override: 'ddpm' (1000 ancestral steps) or 'ddim'
                 sample_steps:int=None, # override: DDIM steps
@@ -429,7 +435,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
             if f is False: raise ValueError("--fid_only computes FID/KID, which --fid no turns off: drop one of them.")
             df = fid_for_run(out, data, weights, device, rows=rs)
         else: df = run_bench(scale, data, out, device, seed, f, weights, progress=True, train_steps=train_steps, n_samples=n_samples,
-                             size=size, precision=precision, speed=speed, sampler=sampler, sample_steps=sample_steps, eta=eta,
+                             size=size, precision=precision, speed=speed, time_budget=time_budget, sampler=sampler, sample_steps=sample_steps, eta=eta,
                              ema=None if ema is None else (ema or False), grey=grey or None, prediction=prediction,
                              rows=rs or ('DDPM', 'PANDA'), fresh=fresh)
         print(table1(df).to_string(float_format=lambda v: f'{v:.3f}'))
