@@ -137,7 +137,8 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
                             seed=seed, progress=progress,
                             cbs=lambda name, w: [StepTimerCB(n_warmup=cfg['n_warmup']), MemoryProbeCB(at=cfg['probe_at']),
                                                  FlopCountCB(at=_flop_at(cfg))] + budget)
-    steps = int(round(np.mean([r['cbs'][0].n_seen for r in runs])))   # the batches each model trained (fewer than the cap on a time budget)
+    n_seen = [r['cbs'][0].n_seen for r in runs]   # the batches each model trained (fewer than the cap on a time budget)
+    steps = int(round(np.mean(n_seen)))
     pipe = Pipeline([r['ema_model'] if cfg['ema'] else r['model'] for r in runs], grid, sched, cfg['prediction'], size=size,  # the EMA when kept
                     weights='ema' if cfg['ema'] else 'raw')
     step_ms = [r['cbs'][0].summary['median']*1000 for r in runs]
@@ -155,7 +156,7 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     row.update(train_resident_gib=max(p['resident_gib'] for p in probes),
                train_reserved_gib=meter.result['peak_reserved_gib'], train_nvml_gib=meter.result['nvml_process_gib'],
                train_step_ms=float(np.mean(step_ms)), train_epoch_s=float(np.mean(step_ms))*len(dls.train)/1000,
-               train_time_s=sum(s*steps/1000 for s in step_ms), train_wall_s=tm.elapsed, train_user_s=tm.user,
+               train_time_s=sum(s*n/1000 for s, n in zip(step_ms, n_seen)), train_wall_s=tm.elapsed, train_user_s=tm.user,
                train_images_per_s=cfg['bs']*1000/float(np.mean(step_ms)), time_budget_s=cfg['time_budget'] or math.nan)
     flops = [r['cbs'][2].flops for r in runs]   # one training batch of each model: forward, loss, backward
     row.update(train_flops_per_step=float(np.mean(flops)) if all(f is not None for f in flops) else math.nan)

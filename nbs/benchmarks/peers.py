@@ -22,16 +22,17 @@ Run it on a quiet machine: nothing heavy beside it (the times are the machine's,
 """
 import sys, argparse, statistics
 from pathlib import Path
-import pandas as pd, torch, torch.nn.functional as F
+import pandas as pd, torch
 from panda.core import write_json, atomic_file
 from panda.report import run_meta
 from panda.unet import make_unet, unet_config
 from panda.measure import count_flops, matmul_roofline, achieved, Timer
+sys.path.insert(0, str(Path(__file__).parent))
+from speed import steps_of, FORMATS   # the step closures and memory formats of the speed benchmark
 
 OUT = Path(__file__).parent/'results'/'peers_cpu'
 SIZES = {'tiny': 32, 'paper': 64}
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16}
-FORMATS = {'contiguous': torch.contiguous_format, 'channels_last': torch.channels_last}
 
 def diffusers_twin(preset:str):
     "diffusers' UNet2DModel built from the settings of PANDA's UNet `preset` (a clear error when the extra is missing)"
@@ -58,27 +59,15 @@ def nets(preset):
     torch.manual_seed(0); theirs = _Diffusers(diffusers_twin(preset))
     return {'panda': ours, 'diffusers': theirs}
 
-def step_fn(net, phase, dtype, bs, size, fmt='contiguous'):
-    "A closure running one step of `phase` on a fixed batch, the network and the batch in memory format `fmt`"
-    g = torch.Generator().manual_seed(0)
-    x, eps, t = torch.randn(bs, 3, size, size, generator=g), torch.randn(bs, 3, size, size, generator=g), torch.randint(0, 1000, (bs,), generator=g)
-    net.to(memory_format=FORMATS[fmt]); x, eps = x.contiguous(memory_format=FORMATS[fmt]), eps.contiguous(memory_format=FORMATS[fmt])
-    ac = lambda: torch.autocast('cpu', dtype=dtype, enabled=dtype is not None)
-    if phase == 'infer':
-        net.eval()
-        def f():
-            with torch.no_grad(), ac(): net(x, t)
-        return f, f
-    net.train(); opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    def fwd_bwd():
-        with ac(): loss = F.mse_loss(net(x, t).float(), eps)
-        loss.backward()
-    def f(): fwd_bwd(); opt.step(); opt.zero_grad(set_to_none=False)
-    return f, fwd_bwd
+def step_fn(net, phase, prec, bs, size, fmt='contiguous'):
+    "A closure running one step of `phase` on a fixed batch, and the closure whose FLOPs are counted (`speed.steps_of`'s)"
+    net.train() if phase == 'train' else net.eval()
+    train, fwd_bwd, sample, _ = steps_of(net.to(memory_format=FORMATS[fmt]), torch.device('cpu'), prec, 3, size, size, bs, fmt, set_to_none=False)
+    return (train, fwd_bwd) if phase == 'train' else (sample, sample)
 
 def measure(lib, net, preset, phase, prec, bs, steps, roof, fmt='contiguous'):
-    size, dtype = SIZES[preset], PRECISIONS[prec]
-    f, counted = step_fn(net, phase, dtype, bs, size, fmt)
+    size = SIZES[preset]
+    f, counted = step_fn(net, phase, prec, bs, size, fmt)
     flops = count_flops(counted)
     f()                                                        # warm-up
     ts, us = [], []

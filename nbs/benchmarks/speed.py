@@ -59,7 +59,7 @@ def set_precision(prec):
     torch.set_float32_matmul_precision('high' if tf32 else 'highest')
     torch.backends.cudnn.allow_tf32 = tf32
 
-def steps_of(net, dev, prec, c, h, w, bs, fmt):
+def steps_of(net, dev, prec, c, h, w, bs, fmt, set_to_none=True):
     "Closures for one training step, its forward and backward (what FLOPs are counted of), and one sampling step"
     g = torch.Generator().manual_seed(0)
     mf = FORMATS[fmt]
@@ -72,7 +72,7 @@ def steps_of(net, dev, prec, c, h, w, bs, fmt):
     def fwd_bwd():
         with ac(): loss = F.mse_loss(net(x, t).float(), eps.float())
         loss.backward()
-    def train(): fwd_bwd(); opt.step(); opt.zero_grad(set_to_none=True)
+    def train(): fwd_bwd(); opt.step(); opt.zero_grad(set_to_none=set_to_none)
     def sample():
         with torch.no_grad(), ac(): net(x, t)
     return train, fwd_bwd, sample, opt
