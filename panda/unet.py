@@ -7,7 +7,8 @@ from __future__ import annotations
 import math, torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['UNET_PRESETS', 'timestep_embedding', 'ResBlock', 'AttnBlock', 'Down', 'Up', 'unet_config', 'UNet', 'make_unet']
+__all__ = ['UNET_PRESETS', 'timestep_embedding', 'drop_mask', 'Dropout', 'ResBlock', 'AttnBlock', 'Down', 'Up', 'unet_config',
+           'UNet', 'make_unet']
 
 # %% ../nbs/02_unet.ipynb #40256992
 def timestep_embedding(t:torch.Tensor, # steps (B,)
@@ -22,6 +23,23 @@ def timestep_embedding(t:torch.Tensor, # steps (B,)
 # %% ../nbs/02_unet.ipynb #ce3f049b
 def _norm(c): return nn.GroupNorm(math.gcd(32, c), c)  # 32 groups as in DDPM, fewer when c is not a multiple of 32
 
+# %% ../nbs/02_unet.ipynb #acfae4ed
+def drop_mask(x:torch.Tensor, p:float):
+    "Which elements of `x` dropout drops at rate `p` (bool, `x`'s shape and strides), and the scale of those kept"
+    level = round(p * 2**15)
+    bits = torch.empty((x.numel()+3)//4, dtype=torch.int64, device=x.device).random_()  # 63 uniform bits each
+    drop = bits.view(torch.int16)[:x.numel()].bitwise_and_(0x7FFF) < level              # 15 bits per element
+    return drop.as_strided(x.shape, x.stride()), 2**15/(2**15-level)
+
+class Dropout(nn.Dropout):
+    "`nn.Dropout` whose mask, when training on a CPU, comes from `drop_mask`: a quarter of the random draws"
+    def forward(self, x):
+        dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
+        if not (self.training and x.device.type == 'cpu' and dense and 0 < round(self.p * 2**15) < 2**15):
+            return super().forward(x)
+        drop, scale = drop_mask(x, self.p)
+        return (x if self.inplace else x.clone()).masked_fill_(drop, 0.).mul_(scale)  # clone keeps channels-last
+
 # %% ../nbs/02_unet.ipynb #2c8e214d
 class ResBlock(nn.Module):
     "GroupNorm-SiLU-conv twice, the time embedding added in between, and a residual connection"
@@ -29,13 +47,12 @@ class ResBlock(nn.Module):
         super().__init__()
         self.norm1,self.conv1 = _norm(ni),nn.Conv2d(ni, nf, 3, padding=1)
         self.t_proj = nn.Linear(t_dim, nf)
-        self.norm2,self.drop,self.conv2 = _norm(nf),nn.Dropout(dropout),nn.Conv2d(nf, nf, 3, padding=1)
+        self.norm2,self.drop,self.conv2 = _norm(nf),Dropout(dropout, inplace=True),nn.Conv2d(nf, nf, 3, padding=1)
         self.skip = nn.Conv2d(ni, nf, 1) if ni != nf else nn.Identity()
     def forward(self, x, temb):
         h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.t_proj(F.silu(temb))[:, :, None, None]
-        h = self.conv2(self.drop(F.silu(self.norm2(h))))
-        return h + self.skip(x)
+        h = h.add_(self.t_proj(F.silu(temb))[:, :, None, None])  # in place: neither conv saves its output for backward
+        return self.conv2(self.drop(F.silu(self.norm2(h)))).add_(self.skip(x))
 
 # %% ../nbs/02_unet.ipynb #8bd6f403
 class AttnBlock(nn.Module):
@@ -48,7 +65,7 @@ class AttnBlock(nn.Module):
         # (B, 1 head, HW, 3C) with channels last: 4-D inputs with stride 1 along C, as PyTorch's fused kernels need
         qkv = self.qkv(self.norm(x)).reshape(B, 1, 3*C, H*W).transpose(-1, -2).contiguous()
         h = F.scaled_dot_product_attention(*qkv.chunk(3, dim=-1))  # (B, 1, HW, C)
-        return x + self.proj(h.transpose(-1, -2).reshape(B, C, H, W))
+        return self.proj(h.transpose(-1, -2).reshape(B, C, H, W)).add_(x)
 
 # %% ../nbs/02_unet.ipynb #3a2f538d
 class Down(nn.Module):
