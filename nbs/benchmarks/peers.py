@@ -2,6 +2,7 @@
 
     python nbs/benchmarks/peers.py run [OUT] [--unets tiny,paper] [--bs 32] [--threads 2] [--steps 3] [--formats contiguous,channels_last]
     python nbs/benchmarks/peers.py table [OUT]                                                           # the speed ratios
+    python nbs/benchmarks/peers.py profile [OUT] [--unets paper] [--precision bf16] [--phase train] [--formats channels_last]
 
 OUT defaults to nbs/benchmarks/results/peers_cpu (install the peer with `pip install -e ".[peers]"`). For each UNet
 preset (tiny: 32x32 images; paper: 64x64, the DDPM UNet of Ho et al.), each precision (fp32; bf16 under
@@ -17,6 +18,10 @@ two libraries alternate within each (unet, precision, phase, memory format), so 
 Each memory format (`--formats`: contiguous NCHW, and channels_last, NHWC weights and inputs, as `--speed
 channels_last` trains) is applied to both libraries alike; `table` gives the ratio within each format and between each
 library's fastest format.
+
+`profile` runs one warm step of each library under `torch.profiler` and writes, per (unet, precision, phase,
+format), the operators' self CPU time side by side (OUT/profile_<unet>_<precision>_<phase>_<format>.csv, milliseconds,
+largest first): where each library spends its step, which the notebook reads to say why a row is fast or slow.
 
 Run it on a quiet machine: nothing heavy beside it (the times are the machine's, compared as ratios in one process).
 """
@@ -120,20 +125,44 @@ def table(out):
     with atomic_file(out/'best.csv', 'w') as f: b.to_csv(f)
     return w
 
+def profile(out, unets, prec, phase, formats, threads, top=25):
+    "Self CPU milliseconds per operator of one warm step of each library, side by side, largest first"
+    from torch.profiler import profile as _profile, ProfilerActivity
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads)
+    for preset in unets:
+        ns = nets(preset)
+        for fmt in formats:
+            cols = {}
+            for lib, net in ns.items():
+                f, _ = step_fn(net, phase, prec, 32, SIZES[preset], fmt)
+                f()                                                        # warm-up
+                with _profile(activities=[ProfilerActivity.CPU]) as prof: f()
+                cols[lib] = pd.Series({e.key: e.self_cpu_time_total/1000 for e in prof.key_averages()})
+            df = pd.DataFrame(cols).fillna(0.)
+            df = df.sort_values('panda', ascending=False)
+            df.loc['total'] = df.sum()
+            df.index.name = 'op'
+            with atomic_file(out/f'profile_{preset}_{prec}_{phase}_{fmt}.csv', 'w') as fh: df.to_csv(fh, float_format='%.1f')
+            print(f'{preset} {prec} {phase} {fmt} (self CPU ms)'); print(pd.concat([df.head(top), df.tail(1)]).to_string(float_format=lambda v: f'{v:.1f}'))
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('what', choices=['run', 'table'])
+    p.add_argument('what', choices=['run', 'table', 'profile'])
     p.add_argument('out', nargs='?', default=str(OUT))
     p.add_argument('--unets', default='tiny,paper')
     p.add_argument('--bs', type=int, default=32)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--steps', type=int, default=3)
-    p.add_argument('--formats', default=','.join(FORMATS), help='memory formats, comma-separated: contiguous, channels_last')
+    p.add_argument('--formats', default=None, help='memory formats, comma-separated: contiguous, channels_last (run: both; profile: channels_last)')
+    p.add_argument('--precision', default='bf16', choices=list(PRECISIONS), help='profile: the precision profiled')
+    p.add_argument('--phase', default='train', choices=['train', 'infer'], help='profile: the phase profiled')
     a = p.parse_args()
-    fs = a.formats.split(',')
+    fs = (a.formats or (','.join(FORMATS) if a.what == 'run' else 'channels_last')).split(',')
     if any(f not in FORMATS for f in fs): sys.exit(f"peers.py: unknown memory formats in {a.formats!r}: choose from {list(FORMATS)}")
     us = a.unets.split(',')
     bad = [u for u in us if u not in SIZES]
     if bad: sys.exit(f"peers.py: unknown UNets {bad}: choose from {list(SIZES)}")
     if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs)
+    elif a.what == 'profile': profile(Path(a.out), us if a.unets != 'tiny,paper' else ['paper'], a.precision, a.phase, fs, a.threads)
     else: table(Path(a.out))
