@@ -24,9 +24,11 @@ def timestep_embedding(t:torch.Tensor, # steps (B,)
 def _norm(c): return nn.GroupNorm(math.gcd(32, c), c)  # 32 groups as in DDPM, fewer when c is not a multiple of 32
 
 # %% ../nbs/02_unet.ipynb #acfae4ed
+def _drop_level(p): return round(p * 2**15)  # drop an element when its 15 random bits fall under this
+
 def drop_mask(x:torch.Tensor, p:float):
     "Which elements of `x` dropout drops at rate `p` (bool, `x`'s shape and strides), and the scale of those kept"
-    level = round(p * 2**15)
+    level = _drop_level(p)
     bits = torch.empty((x.numel()+3)//4, dtype=torch.int64, device=x.device).random_()  # 63 uniform bits each
     drop = bits.view(torch.int16)[:x.numel()].bitwise_and_(0x7FFF) < level              # 15 bits per element
     return drop.as_strided(x.shape, x.stride()), 2**15/(2**15-level)
@@ -35,7 +37,7 @@ class Dropout(nn.Dropout):
     "`nn.Dropout` whose mask, when training on a CPU, comes from `drop_mask`: a quarter of the random draws"
     def forward(self, x):
         dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
-        if not (self.training and x.device.type == 'cpu' and dense and 0 < round(self.p * 2**15) < 2**15):
+        if not (self.training and x.device.type == 'cpu' and dense and 0 < _drop_level(self.p) < 2**15):
             return super().forward(x)
         drop, scale = drop_mask(x, self.p)
         return (x if self.inplace else x.clone()).masked_fill_(drop, 0.).mul_(scale)  # clone keeps channels-last

@@ -21,7 +21,7 @@ library's fastest format.
 
 `profile` runs one warm step of each library under `torch.profiler` and writes, per (unet, precision, phase,
 format), the operators' self CPU time side by side (OUT/profile_<unet>_<precision>_<phase>_<format>.csv, milliseconds,
-largest first): where each library spends its step, which the notebook reads to say why a row is fast or slow.
+largest first): where each library spends its step, to say why a row is fast or slow.
 
 Run it on a quiet machine: nothing heavy beside it (the times are the machine's, compared as ratios in one process).
 """
@@ -125,7 +125,7 @@ def table(out):
     with atomic_file(out/'best.csv', 'w') as f: b.to_csv(f)
     return w
 
-def profile(out, unets, prec, phase, formats, threads, top=25):
+def profile(out, unets, prec, phase, formats, threads, bs, top=25):
     "Self CPU milliseconds per operator of one warm step of each library, side by side, largest first"
     from torch.profiler import profile as _profile, ProfilerActivity
     out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +135,7 @@ def profile(out, unets, prec, phase, formats, threads, top=25):
         for fmt in formats:
             cols = {}
             for lib, net in ns.items():
-                f, _ = step_fn(net, phase, prec, 32, SIZES[preset], fmt)
+                f, _ = step_fn(net, phase, prec, bs, SIZES[preset], fmt)
                 f()                                                        # warm-up
                 with _profile(activities=[ProfilerActivity.CPU]) as prof: f()
                 cols[lib] = pd.Series({e.key: e.self_cpu_time_total/1000 for e in prof.key_averages()})
@@ -164,5 +164,5 @@ if __name__ == '__main__':
     bad = [u for u in us if u not in SIZES]
     if bad: sys.exit(f"peers.py: unknown UNets {bad}: choose from {list(SIZES)}")
     if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs)
-    elif a.what == 'profile': profile(Path(a.out), us if a.unets != 'tiny,paper' else ['paper'], a.precision, a.phase, fs, a.threads)
+    elif a.what == 'profile': profile(Path(a.out), us if a.unets != 'tiny,paper' else ['paper'], a.precision, a.phase, fs, a.threads, a.bs)
     else: table(Path(a.out))
