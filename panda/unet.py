@@ -33,6 +33,18 @@ def drop_mask(x:torch.Tensor, p:float):
     drop = bits.view(torch.int16)[:x.numel()].bitwise_and_(0x7FFF) < level              # 15 bits per element
     return drop.as_strided(x.shape, x.stride()), 2**15/(2**15-level)
 
+class _MaskedScale(torch.autograd.Function):
+    "`x` with the elements `drop` zeroed and the others times `scale`; its gradient keeps the layout of the output's"
+    @staticmethod
+    def forward(ctx, x, drop, scale, inplace):
+        ctx.save_for_backward(drop); ctx.scale = scale
+        if inplace: ctx.mark_dirty(x)
+        return (x if inplace else x.clone()).masked_fill_(drop, 0.).mul_(scale)  # clone keeps channels-last
+    @staticmethod
+    def backward(ctx, g):
+        drop, = ctx.saved_tensors   # `where`, not `masked_fill`, whose out-of-place result is always NCHW
+        return torch.where(drop, 0., g).mul_(ctx.scale), None, None, None
+
 class Dropout(nn.Dropout):
     "`nn.Dropout` whose mask, when training on a CPU, comes from `drop_mask`: a quarter of the random draws"
     def forward(self, x):
@@ -40,7 +52,7 @@ class Dropout(nn.Dropout):
         if not (self.training and x.device.type == 'cpu' and dense and 0 < _drop_level(self.p) < 2**15):
             return super().forward(x)
         drop, scale = drop_mask(x, self.p)
-        return (x if self.inplace else x.clone()).masked_fill_(drop, 0.).mul_(scale)  # clone keeps channels-last
+        return _MaskedScale.apply(x, drop, scale, self.inplace)
 
 # %% ../nbs/02_unet.ipynb #2c8e214d
 class ResBlock(nn.Module):
