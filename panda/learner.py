@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_learner.ipynb #f9a0c751
 from __future__ import annotations
-import time
+import time, ctypes, ctypes.util
+from warnings import warn
 from functools import partial
 import torch, torch.nn.functional as F
 from fastcore.basics import store_attr, ifnone
@@ -24,9 +25,9 @@ from .shared import make_shared_unet, SharedWindowCB
 from .data import reseed_dls
 
 # %% auto #0
-__all__ = ['paper_adam', 'SPEEDS', 'WindowCB', 'DDPMCB', 'eps_loss', 'AutocastCB', 'check_speed', 'torch_adam', 'SpeedCB',
-           'diffusion_learner', 'window_names', 'method_learners', 'panda_learners', 'min_snr_weight', 'MinSNRCB',
-           'unwrap_model', 'EMACB']
+__all__ = ['paper_adam', 'SPEEDS', 'WindowCB', 'DDPMCB', 'eps_loss', 'AutocastCB', 'set_malloc_cache', 'check_speed',
+           'torch_adam', 'SpeedCB', 'diffusion_learner', 'window_names', 'method_learners', 'panda_learners',
+           'min_snr_weight', 'MinSNRCB', 'unwrap_model', 'EMACB']
 
 # %% ../nbs/04_learner.ipynb #fc6017b0
 class WindowCB(Callback):
@@ -79,7 +80,28 @@ def _set_precision(learn, precision):
     return learn
 
 # %% ../nbs/04_learner.ipynb #c7a09d95
-SPEEDS = ('channels_last', 'compile', 'tf32', 'cudnn_benchmark', 'fused_adam')
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameters
+_GLIBC_DEFAULT = 128*1024                        # both thresholds' defaults (the mmap one then adapts; set, it stays)
+
+def _libc():
+    try: libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6'); libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError): return None   # not glibc (macOS, Windows, musl without mallopt)
+    return libc
+
+def set_malloc_cache(on:bool=True) -> int|None:
+    "Serve large blocks from the heap and keep freed memory (`on`), or glibc's default thresholds; the mmap threshold set, None where not glibc"
+    libc = _libc()
+    if libc is None: return None
+    if not on:
+        libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT); libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT); libc.malloc_trim(0)
+        return _GLIBC_DEFAULT
+    for mmap in (2**30, 2**25):                    # older glibc refuses more than 32 MiB
+        if libc.mallopt(_M_MMAP_THRESHOLD, mmap): break
+    else: return None
+    libc.mallopt(_M_TRIM_THRESHOLD, 2**40)         # never give the heap's top back
+    return mmap
+
+SPEEDS = ('channels_last', 'compile', 'tf32', 'cudnn_benchmark', 'fused_adam', 'malloc_cache')
 
 def check_speed(speed) -> tuple:
     "The speed options named in `speed` (a comma-separated string or a list; '' or None: none), checked, in `SPEEDS` order"
@@ -102,6 +124,8 @@ class SpeedCB(Callback):
         if 'cudnn_benchmark' in self.speed: torch.backends.cudnn.benchmark = True
         if 'channels_last' in self.speed: self.learn.model.to(memory_format=torch.channels_last)
         if 'compile' in self.speed and getattr(self.learn.model, '_compiled_call_impl', None) is None: self.learn.model.compile()
+        if 'malloc_cache' in self.speed and set_malloc_cache() is None:
+            warn("--speed malloc_cache: this C library is not glibc, so the allocator's thresholds stay as they are.")
         self.learn.warmup_s, self.t0 = None, None
     def before_batch(self):
         if self.training and self.learn.warmup_s is None: self.t0 = time.perf_counter()
@@ -110,6 +134,7 @@ class SpeedCB(Callback):
     def after_fit(self):
         p, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = self.saved
         torch.set_float32_matmul_precision(p)
+        if 'malloc_cache' in self.speed: set_malloc_cache(False)
 
 # %% ../nbs/04_learner.ipynb #5af750fc
 def diffusion_learner(dls, # DataLoaders yielding `(x0,)` batches of clean images in [-1, 1]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import gc, math, os, platform, statistics, threading, time, contextlib
 
-import torch
+import torch, torch.nn.functional as F
 from torch.profiler import profile, ProfilerActivity, record_function
 from torch._C._profiler import _EventType
 from fastai.callback.core import Callback
@@ -406,21 +406,30 @@ class FlopCountCB(Callback):
         if self.mode is not None: self.mode.__exit__(None, None, None); self.mode = None
 
 # %% ../nbs/07_measure.ipynb #a8e9bd0a
+def _best_time(f, dev, reps):
+    f(); sync(dev)                                    # warm-up: the library's kernel choice, the allocator
+    best = math.inf
+    for _ in range(reps):
+        with Timer(dev) as t: f()
+        best = min(best, t.elapsed)
+    return best
+
 def matmul_roofline(device=None, # where to measure (default: CUDA if available)
                     dtype=torch.float32, # the step's precision: float32 (TF32 where `torch.set_float32_matmul_precision` allows), bfloat16, float16
                     n:int|None=None, # side of the square matrices (default 2048 on a CPU, 8192 on a GPU)
-                    reps:int=10) -> dict: # device, dtype, n, seconds (the best product's) and tflops
-    "The device's measured matrix-product rate in `dtype`: the best of `reps` timed n x n products, 2n^3 FLOPs each"
+                    reps:int=10) -> dict: # device, dtype, n, seconds and tflops (the best product's), kernel, and each kernel's tflops
+    "The device's measured matrix-product rate in `dtype`: the best of `reps` timed n x n products, 2n^3 FLOPs each (on a CPU, matmul's or oneDNN's)"
     dev, dtype = as_device(device), dtype or torch.float32   # None: fp32, as `precision_dtype('fp32')` says
     n = n or (8192 if dev.type == 'cuda' else 2048)
     g = torch.Generator(device=dev).manual_seed(0)
     a, b = (torch.randn(n, n, device=dev, generator=g).to(dtype) for _ in range(2))
-    a @ b; sync(dev)                                  # warm-up: the library's kernel choice, the allocator
-    best = math.inf
-    for _ in range(reps):
-        with Timer(dev) as t: a @ b
-        best = min(best, t.elapsed)
-    return dict(device=str(dev), dtype=str(dtype).removeprefix('torch.'), n=n, seconds=best, tflops=2*n**3/best/1e12)
+    times = {'matmul': _best_time(lambda: a @ b, dev, reps)}
+    if dev.type == 'cpu' and torch.backends.mkldnn.is_available():   # b @ a as a 1x1 convolution: (1, n, n, 1) NHWC by (n, n, 1, 1)
+        x, w = a.view(1, n, n, 1).contiguous(memory_format=torch.channels_last), b.view(n, n, 1, 1)
+        times['conv1x1'] = _best_time(lambda: F.conv2d(x, w), dev, reps)
+    kernel = min(times, key=times.get)
+    return dict(device=str(dev), dtype=str(dtype).removeprefix('torch.'), n=n, seconds=times[kernel], tflops=2*n**3/times[kernel]/1e12,
+                kernel=kernel, **{f'{k}_tflops': 2*n**3/v/1e12 for k, v in times.items()})
 
 def achieved(flops:float, # FLOPs of one step (`count_flops`)
              seconds:float, # its time

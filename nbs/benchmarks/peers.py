@@ -3,6 +3,7 @@
     python nbs/benchmarks/peers.py run [OUT] [--unets tiny,paper] [--bs 32] [--threads 2] [--steps 3] [--formats contiguous,channels_last]
     python nbs/benchmarks/peers.py table [OUT]                                                           # the speed ratios
     python nbs/benchmarks/peers.py profile [OUT] [--unets paper] [--precision bf16] [--phase train] [--formats channels_last]
+    add --malloc_cache to either: glibc keeps freed memory for both libraries (`panda.learner.set_malloc_cache`)
 
 OUT defaults to nbs/benchmarks/results/peers_cpu (install the peer with `pip install -e ".[peers]"`). For each UNet
 preset (tiny: 32x32 images; paper: 64x64, the DDPM UNet of Ho et al.), each precision (fp32; bf16 under
@@ -12,7 +13,7 @@ the same settings: channels, levels, residual blocks per level (the up path one 
 self-attention at the same levels and in the middle, GroupNorm with 32 groups, a sinusoidal time embedding of 4x
 the base channels. Each row is the median of `--steps` timed steps after one warm-up step, beside the step's FLOPs
 (`panda.measure.count_flops`: matrix products and convolutions, forward and backward), the achieved TFLOP/s and its
-fraction of the matmul roofline measured in the same process and precision (`panda.measure.matmul_roofline`), wall
+fraction of the roofline (the faster of a matmul and a oneDNN 1x1 convolution of 2048x2048) measured in the same process and precision (`panda.measure.matmul_roofline`), wall
 and CPU user seconds. Rows are appended to OUT/peers.csv as they finish; a `run` again skips rows recorded. The
 two libraries alternate within each (unet, precision, phase, memory format), so both see the same machine state.
 Each memory format (`--formats`: contiguous NCHW, and channels_last, NHWC weights and inputs, as `--speed
@@ -23,6 +24,9 @@ library's fastest format.
 format), the operators' self CPU time side by side (OUT/profile_<unet>_<precision>_<phase>_<format>.csv, milliseconds,
 largest first): where each library spends its step, to say why a row is fast or slow.
 
+`--malloc_cache` sets glibc's allocator thresholds for the whole process, so both libraries run with it (recorded in
+peers_meta.json as `malloc_cache`, the mmap threshold set; null when off).
+
 Run it on a quiet machine: nothing heavy beside it (the times are the machine's, compared as ratios in one process).
 """
 import sys, argparse, statistics
@@ -32,6 +36,7 @@ from panda.core import write_json, atomic_file
 from panda.report import run_meta
 from panda.unet import make_unet, unet_config
 from panda.measure import count_flops, matmul_roofline, achieved, Timer
+from panda.learner import set_malloc_cache
 sys.path.insert(0, str(Path(__file__).parent))
 from speed import steps_of, FORMATS   # the step closures and memory formats of the speed benchmark
 
@@ -85,14 +90,14 @@ def measure(lib, net, preset, phase, prec, bs, steps, roof, fmt='contiguous'):
                 step_s=s, step_s_min=min(ts), step_user_s=statistics.median(us), steps=steps, flops=flops, tflops=a['tflops'],
                 roofline_tflops=roof, roofline_frac=a['roofline_frac'])
 
-def run(out, unets, bs, threads, steps, formats=tuple(FORMATS)):
+def run(out, unets, bs, threads, steps, formats=tuple(FORMATS), malloc_cache=None):
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
     csv = out/'peers.csv'
     rows = pd.read_csv(csv).to_dict('records') if csv.is_file() else []
     done = {(r['unet'], r['phase'], r['precision'], r.get('memory_format', 'contiguous'), r['lib']) for r in rows}
     roofs = {p: matmul_roofline('cpu', d, n=2048) for p, d in PRECISIONS.items()}
-    for p, r in roofs.items(): print(f"roofline {p}: {r['tflops']*1000:.0f} GFLOP/s (2048x2048 matmul)", flush=True)
+    for p, r in roofs.items(): print(f"roofline {p}: {r['tflops']*1000:.0f} GFLOP/s (2048x2048 product, {r['kernel']})", flush=True)
     for preset in unets:
         ns = nets(preset)
         for prec in PRECISIONS:
@@ -104,7 +109,7 @@ def run(out, unets, bs, threads, steps, formats=tuple(FORMATS)):
                     rows.append(row)
                     with atomic_file(csv, 'w') as f: pd.DataFrame(rows).to_csv(f, index=False)   # each row as it finishes
                     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, formats=list(formats), roofline=roofs), out/'peers_meta.json')
+    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, formats=list(formats), roofline=roofs, malloc_cache=malloc_cache), out/'peers_meta.json')
     table(out)
 
 def table(out):
@@ -157,12 +162,15 @@ if __name__ == '__main__':
     p.add_argument('--formats', default=None, help='memory formats, comma-separated: contiguous, channels_last (run: both; profile: channels_last)')
     p.add_argument('--precision', default='bf16', choices=list(PRECISIONS), help='profile: the precision profiled')
     p.add_argument('--phase', default='train', choices=['train', 'infer'], help='profile: the phase profiled')
+    p.add_argument('--malloc_cache', action='store_true', help="glibc keeps freed memory, for both libraries (panda's --speed malloc_cache)")
     a = p.parse_args()
+    mc = None
+    if a.malloc_cache and (mc := set_malloc_cache()) is None: sys.exit('peers.py --malloc_cache: this C library is not glibc.')
     fs = (a.formats or (','.join(FORMATS) if a.what == 'run' else 'channels_last')).split(',')
     if any(f not in FORMATS for f in fs): sys.exit(f"peers.py: unknown memory formats in {a.formats!r}: choose from {list(FORMATS)}")
     us = a.unets.split(',')
     bad = [u for u in us if u not in SIZES]
     if bad: sys.exit(f"peers.py: unknown UNets {bad}: choose from {list(SIZES)}")
-    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs)
+    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs, mc)
     elif a.what == 'profile': profile(Path(a.out), us if a.unets != 'tiny,paper' else ['paper'], a.precision, a.phase, fs, a.threads, a.bs)
     else: table(Path(a.out))

@@ -14,7 +14,8 @@ format, batch size): the network a method trains, on the batch it trains on, mea
 as the median of `--steps` timed steps after warm-up steps (a compiled mode's first step, the compilation, is recorded
 apart as `compile_s`), with images per second, the step's FLOPs (`panda.measure.count_flops`, counted once per network
 at the smallest batch and scaled by the batch size: they are linear in it), the achieved TFLOP/s and its fraction of
-the matmul roofline measured in the same process and precision (`panda.measure.matmul_roofline`), and the peak tensor
+the roofline measured in the same process and precision (`panda.measure.matmul_roofline`: on a CPU the faster of a
+matmul and a oneDNN 1x1 convolution), and the peak tensor
 memory of the training step (`torch.cuda.max_memory_allocated` on a GPU, `panda.measure.MemoryProbe` on a CPU).
 
 The models: `ddpm`, the UNet on the full image (32x32 for tiny, 64x64 for paper); `panda`, one of PANDA's window models
