@@ -2,7 +2,7 @@
 
     python nbs/benchmarks/speed.py run [OUT] [--device cpu] [--unets tiny,paper] [--models ddpm,panda,shared]
                                        [--bs 32,64,128,256] [--precisions fp32,bf16] [--modes eager] [--formats contiguous]
-                                       [--steps 3] [--threads 2] [--budget_s SECONDS]
+                                       [--steps 3] [--threads 2] [--budget_s SECONDS] [--malloc_cache]
     python nbs/benchmarks/speed.py table [OUT]
 
 OUT defaults to nbs/benchmarks/results/speed_<device>. Each row is one (UNet preset, model, precision, mode, memory
@@ -34,6 +34,7 @@ import pandas as pd, torch, torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 from converge import append_row   # atomic CSV rows, shared by the benchmark scripts
 from panda.core import write_json
+from panda.learner import set_malloc_cache
 from panda.report import run_meta
 from panda.unet import make_unet
 from panda.shared import cond_channels
@@ -126,7 +127,7 @@ def measure(preset, model, prec, mode, fmt, bs, dev, steps, flops_at, roofs, mem
                 sample_s=sample_s, sample_images_per_s=bs/sample_s, sample_flops=sample_flops, sample_tflops=sa['tflops'],
                 sample_roofline_frac=sa['roofline_frac'], compile_s=compile_s, roofline_tflops=roof, steps=steps, device=dev.type)
 
-def run(out, dev, unets, models, bss, precs, modes, formats, steps, threads, budget_s=None, memory=True):
+def run(out, dev, unets, models, bss, precs, modes, formats, steps, threads, budget_s=None, memory=True, malloc_cache=None):
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     if dev.type == 'cpu': torch.set_num_threads(threads)
@@ -134,6 +135,10 @@ def run(out, dev, unets, models, bss, precs, modes, formats, steps, threads, bud
     csv = out/'speed.csv'
     rows = pd.read_csv(csv).to_dict('records') if csv.is_file() else []
     KEY = ('unet', 'model', 'precision', 'mode', 'memory_format', 'bs')
+    mixed = {r.get('malloc_cache') for r in rows} - {malloc_cache}
+    if any(not (isinstance(m, float) and math.isnan(m)) for m in mixed):   # NaN: rows recorded before the column existed, without it
+        sys.exit(f"speed.py: {csv} holds rows measured with malloc_cache={sorted(map(str, mixed))}, this run has {malloc_cache}: "
+                 "use another OUT, or the same --malloc_cache setting.")
     done = {tuple(r[k] for k in KEY) for r in rows}
     roofs = {}
     for p in precs:
@@ -141,7 +146,7 @@ def run(out, dev, unets, models, bss, precs, modes, formats, steps, threads, bud
         roofs[p] = matmul_roofline(dev, PRECISIONS[p] or torch.float32)
         print(f"roofline {p}: {roofs[p]['tflops']:.3f} TFLOP/s", flush=True)
     write_json(run_meta(device=str(dev), torch_threads=threads if dev.type == 'cpu' else None, steps=steps, roofline=roofs,
-                        cudnn_benchmark=dev.type == 'cuda'), out/'speed_meta.json')
+                        cudnn_benchmark=dev.type == 'cuda', malloc_cache=malloc_cache), out/'speed_meta.json')
     flops_at = {}
     for preset, model, prec, mode, fmt in itertools.product(unets, models, precs, modes, formats):
         for bs in sorted(bss):
@@ -153,7 +158,7 @@ def run(out, dev, unets, models, bss, precs, modes, formats, steps, threads, bud
             except torch.OutOfMemoryError as e:
                 print(f"{preset} {model} {prec} {mode} {fmt} bs {bs}: out of memory ({str(e)[:80]}); larger batches skipped", flush=True)
                 reset_memory(dev); break
-            rows.append(row)
+            row["malloc_cache"] = malloc_cache; rows.append(row)
             append_row(csv, row)   # each row as it finishes
             print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if k in KEY + ('train_s', 'train_images_per_s', 'train_tflops', 'train_roofline_frac', 'train_mem_gib', 'sample_s', 'compile_s')}, flush=True)
     return table(out)
@@ -188,7 +193,10 @@ if __name__ == '__main__':
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--budget_s', type=float, default=None, help='start no row after this many seconds (a device call has a limit)')
     p.add_argument('--no_memory', action='store_true', help='skip the memory step (on a CPU it runs the step once more under the profiler)')
+    p.add_argument('--malloc_cache', action='store_true', help="glibc keeps freed memory (panda's --speed malloc_cache), recorded in every row")
     a = p.parse_args()
+    mc = None
+    if a.malloc_cache and (mc := set_malloc_cache()) is None: sys.exit('speed.py --malloc_cache: this C library is not glibc.')
     dev = torch.device(a.device)
     if dev.type == 'cuda' and not torch.cuda.is_available(): sys.exit("speed.py: --device cuda, but no CUDA device is available here.")
     out = Path(a.out) if a.out else Path(__file__).parent/'results'/f'speed_{dev.type}'
@@ -197,4 +205,4 @@ if __name__ == '__main__':
     if a.what == 'table': table(out)
     else: run(out, dev, parse_list(a.unets, SIZES), parse_list(a.models, ('ddpm', 'panda', 'shared')), parse_list(a.bs, kind=int),
               precs, parse_list(a.modes, ('eager', 'compiled')), parse_list(a.formats, FORMATS), a.steps, a.threads, a.budget_s,
-              memory=not a.no_memory)
+              memory=not a.no_memory, malloc_cache=mc)
