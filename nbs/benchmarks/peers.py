@@ -4,6 +4,7 @@
     python nbs/benchmarks/peers.py table [OUT]                                                           # the speed ratios
     python nbs/benchmarks/peers.py profile [OUT] [--unets paper] [--precision bf16] [--phase train] [--formats channels_last]
     add --malloc_cache to either: glibc keeps freed memory for both libraries (`panda.learner.set_malloc_cache`)
+    run also takes --precisions fp32,bf16 --phases train,infer (subsets) and --compile (both libraries under torch.compile)
 
 OUT defaults to nbs/benchmarks/results/peers_cpu (install the peer with `pip install -e ".[peers]"`). For each UNet
 preset (tiny: 32x32 images; paper: 64x64, the DDPM UNet of Ho et al.), each precision (fp32; bf16 under
@@ -75,11 +76,12 @@ def step_fn(net, phase, prec, bs, size, fmt='contiguous'):
     train, fwd_bwd, sample, _ = steps_of(net.to(memory_format=FORMATS[fmt]), torch.device('cpu'), prec, 3, size, size, bs, fmt, set_to_none=False)
     return (train, fwd_bwd) if phase == 'train' else (sample, sample)
 
-def measure(lib, net, preset, phase, prec, bs, steps, roof, fmt='contiguous'):
+def measure(lib, net, preset, phase, prec, bs, steps, roof, fmt='contiguous', compiled=False):
     size = SIZES[preset]
     f, counted = step_fn(net, phase, prec, bs, size, fmt)
-    flops = count_flops(counted)
-    f()                                                        # warm-up
+    flops = count_flops(counted)                               # eager: FlopCounterMode does not see into a compiled graph
+    if compiled and getattr(net, '_compiled_call_impl', None) is None: net.compile()
+    with Timer('cpu') as tw: f()                               # warm-up; compiled, the compilation for this phase and precision
     ts, us = [], []
     for _ in range(steps):
         with Timer('cpu') as tm: f()
@@ -88,28 +90,30 @@ def measure(lib, net, preset, phase, prec, bs, steps, roof, fmt='contiguous'):
     a = achieved(flops, s, roof)
     return dict(unet=preset, size=size, bs=bs, phase=phase, precision=prec, memory_format=fmt, lib=lib, params=sum(p.numel() for p in net.parameters()),
                 step_s=s, step_s_min=min(ts), step_user_s=statistics.median(us), steps=steps, flops=flops, tflops=a['tflops'],
-                roofline_tflops=roof, roofline_frac=a['roofline_frac'])
+                roofline_tflops=roof, roofline_frac=a['roofline_frac'], compiled=compiled, warmup_s=tw.elapsed)
 
-def run(out, unets, bs, threads, steps, formats=tuple(FORMATS), malloc_cache=None):
+def run(out, unets, bs, threads, steps, formats=tuple(FORMATS), malloc_cache=None, precisions=tuple(PRECISIONS), phases=('train', 'infer'), compiled=False):
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
     csv = out/'peers.csv'
     rows = pd.read_csv(csv).to_dict('records') if csv.is_file() else []
+    if any(bool(r.get('compiled', False)) != compiled for r in rows):
+        sys.exit(f"peers.py: {csv} holds rows {'not ' if compiled else ''}compiled; this run is {'' if compiled else 'not '}compiled: use another OUT.")
     done = {(r['unet'], r['phase'], r['precision'], r.get('memory_format', 'contiguous'), r['lib']) for r in rows}
     roofs = {p: matmul_roofline('cpu', d, n=2048) for p, d in PRECISIONS.items()}
     for p, r in roofs.items(): print(f"roofline {p}: {r['tflops']*1000:.0f} GFLOP/s (2048x2048 product, {r['kernel']})", flush=True)
     for preset in unets:
         ns = nets(preset)
-        for prec in PRECISIONS:
+        for prec in precisions:
           for fmt in formats:
-            for phase in ('train', 'infer'):
+            for phase in phases:
                 for lib, net in ns.items():
                     if (preset, phase, prec, fmt, lib) in done: continue
-                    row = measure(lib, net, preset, phase, prec, bs, steps, roofs[prec]['tflops'], fmt)
+                    row = measure(lib, net, preset, phase, prec, bs, steps, roofs[prec]['tflops'], fmt, compiled)
                     rows.append(row)
                     with atomic_file(csv, 'w') as f: pd.DataFrame(rows).to_csv(f, index=False)   # each row as it finishes
                     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, formats=list(formats), roofline=roofs, malloc_cache=malloc_cache), out/'peers_meta.json')
+    write_json(run_meta(torch_threads=threads, bs=bs, steps=steps, formats=list(formats), roofline=roofs, malloc_cache=malloc_cache, compiled=compiled), out/'peers_meta.json')
     table(out)
 
 def table(out):
@@ -162,6 +166,9 @@ if __name__ == '__main__':
     p.add_argument('--formats', default=None, help='memory formats, comma-separated: contiguous, channels_last (run: both; profile: channels_last)')
     p.add_argument('--precision', default='bf16', choices=list(PRECISIONS), help='profile: the precision profiled')
     p.add_argument('--phase', default='train', choices=['train', 'infer'], help='profile: the phase profiled')
+    p.add_argument('--precisions', default=','.join(PRECISIONS), help='run: the precisions, comma-separated')
+    p.add_argument('--phases', default='train,infer', help='run: the phases, comma-separated')
+    p.add_argument('--compile', action='store_true', help='run: both libraries compiled (torch.compile), the first step of each row (the compilation) recorded as warmup_s')
     p.add_argument('--malloc_cache', action='store_true', help="glibc keeps freed memory, for both libraries (panda's --speed malloc_cache)")
     a = p.parse_args()
     mc = None
@@ -171,6 +178,9 @@ if __name__ == '__main__':
     us = a.unets.split(',')
     bad = [u for u in us if u not in SIZES]
     if bad: sys.exit(f"peers.py: unknown UNets {bad}: choose from {list(SIZES)}")
-    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs, mc)
+    precs, phases = a.precisions.split(','), a.phases.split(',')
+    if bad := [x for x in precs if x not in PRECISIONS] + [x for x in phases if x not in ('train', 'infer')]:
+        sys.exit(f"peers.py: unknown precisions or phases {bad}: choose from {list(PRECISIONS)} and ['train', 'infer']")
+    if a.what == 'run': run(Path(a.out), us, a.bs, a.threads, a.steps, fs, mc, precs, phases, a.compile)
     elif a.what == 'profile': profile(Path(a.out), us if a.unets != 'tiny,paper' else ['paper'], a.precision, a.phase, fs, a.threads, a.bs)
     else: table(Path(a.out))
