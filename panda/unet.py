@@ -48,6 +48,7 @@ class _MaskedScale(torch.autograd.Function):
 class Dropout(nn.Dropout):
     "`nn.Dropout` whose mask, when training on a CPU, comes from `drop_mask`: a quarter of the random draws"
     def forward(self, x):
+        if torch.compiler.is_compiling(): return super().forward(x)  # compiled, the mask is fused with what surrounds it
         dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
         if not (self.training and x.device.type == 'cpu' and dense and 0 < _drop_level(self.p) < 2**15):
             return super().forward(x)
