@@ -14,7 +14,8 @@ from .core import GiB, as_device, sync
 
 # %% auto #0
 __all__ = ['device_info', 'tensor_bytes', 'MemoryProbe', 'MemoryProbeCB', 'nvml_process_bytes', 'reset_memory', 'MemoryMeter',
-           'summarise_times', 'Timer', 'StepTimerCB', 'count_flops', 'FlopCountCB', 'matmul_roofline', 'achieved']
+           'summarise_times', 'Timer', 'StepTimerCB', 'count_flops', 'FlopCountCB', 'best_time', 'matmul_roofline',
+           'achieved']
 
 # %% ../nbs/07_measure.ipynb #a4088953
 def _nvml():
@@ -406,7 +407,8 @@ class FlopCountCB(Callback):
         if self.mode is not None: self.mode.__exit__(None, None, None); self.mode = None
 
 # %% ../nbs/07_measure.ipynb #a8e9bd0a
-def _best_time(f, dev, reps):
+def best_time(f, dev, reps:int=10) -> float:
+    "Seconds of the fastest of `reps` timed calls of `f` on `dev`, after one untimed call"
     f(); sync(dev)                                    # warm-up: the library's kernel choice, the allocator
     best = math.inf
     for _ in range(reps):
@@ -423,10 +425,10 @@ def matmul_roofline(device=None, # where to measure (default: CUDA if available)
     n = n or (8192 if dev.type == 'cuda' else 2048)
     g = torch.Generator(device=dev).manual_seed(0)
     a, b = (torch.randn(n, n, device=dev, generator=g).to(dtype) for _ in range(2))
-    times = {'matmul': _best_time(lambda: a @ b, dev, reps)}
+    times = {'matmul': best_time(lambda: a @ b, dev, reps)}
     if dev.type == 'cpu' and torch.backends.mkldnn.is_available():   # b @ a as a 1x1 convolution: (1, n, n, 1) NHWC by (n, n, 1, 1)
         x, w = a.view(1, n, n, 1).contiguous(memory_format=torch.channels_last), b.view(n, n, 1, 1)
-        times['conv1x1'] = _best_time(lambda: F.conv2d(x, w), dev, reps)
+        times['conv1x1'] = best_time(lambda: F.conv2d(x, w), dev, reps)
     kernel = min(times, key=times.get)
     return dict(device=str(dev), dtype=str(dtype).removeprefix('torch.'), n=n, seconds=times[kernel], tflops=2*n**3/times[kernel]/1e12,
                 kernel=kernel, **{f'{k}_tflops': 2*n**3/v/1e12 for k, v in times.items()})

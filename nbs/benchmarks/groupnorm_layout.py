@@ -9,18 +9,14 @@ under autocast): on NCHW tensors, on channels-last tensors, and for the backward
 NCHW, through the NCHW kernel, and the input gradient converted back (what a layout switch around the kernel costs).
 Run it on a quiet machine.
 """
-import sys, time, argparse
+import argparse
 from pathlib import Path
 import pandas as pd, torch
-from panda.core import atomic_file
+from panda.core import atomic_file, write_json
 from panda.report import run_meta
-from panda.core import write_json
+from panda.measure import best_time
 
-def best_ms(f, reps):
-    f(); b = float('inf')
-    for _ in range(reps):
-        t = time.perf_counter(); f(); b = min(b, time.perf_counter() - t)
-    return b*1000
+def best_ms(f, reps): return best_time(f, 'cpu', reps)*1000
 
 def measure(shape, dtype, reps, groups=32):
     N, C, H, W = shape
