@@ -127,7 +127,7 @@ def bench_method(row:str, # 'DDPM', 'PANDA' or a shared-model row (see `row_spec
     spec = row_spec(row, size)
     method, grid, shared = spec['method'], spec['grid'], spec['shared']
     sched, dtype = DDPMSchedule(), precision_dtype(cfg['precision'])
-    dls = get_dls(images, bs=cfg['bs'], valid_pct=0, seed=seed, device=dev)
+    dls = get_dls(images, bs=cfg['bs'], valid_pct=0, seed=seed, device=dev, resident='resident_data' in check_speed(cfg['speed']))
     steps = cfg['train_steps'] if cfg['train_steps'] else cfg['epochs']*len(dls.train)   # with a time budget: the cap
     budget = [TimeBudgetCB(cfg['time_budget'])] if cfg['time_budget'] else []
     reset_memory(dev)
@@ -309,6 +309,7 @@ def run_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min on
     if len(set(rows)) != len(rows): raise ValueError(f"--rows {','.join(rows)} names a row twice: give each row once.")
     check_seed(seed)
     dev = get_device(device)
+    check_speed(cfg['speed'], dev)   # cuda_graphs on a CPU: refused before any work
     weights_path = fid_weights(weights_path, fid)
     out = check_bench_out(out)
     done, old_meta = ({}, None) if fresh else _kept_rows(out, cfg, rows)
@@ -416,7 +417,7 @@ def panda_bench(scale:str='smoke', # 'smoke' (CPU, seconds), 'gpu' (about 5 min 
                 size:int=None, # override: image side in pixels (the cpu scale's 32, the gpu scale's 64)
                 precision:str=None, # override: 'fp32' (every scale's default, the paper's), 'bf16' or 'fp16'
                 time_budget:float=None, # train each model for this many seconds of training batches (--train_steps caps it) instead of a step count
-                speed:str=None, # speed options, comma-separated (panda.learner.SPEEDS: channels_last, compile, tf32, cudnn_benchmark, fused_adam)
+                speed:str=None, # speed options, comma-separated (panda.learner.SPEEDS: channels_last, compile, cuda_graphs, tf32, cudnn_benchmark, fused_adam, malloc_cache, resident_data)
                 sampler:str=None, # override: 'ddpm' (1000 ancestral steps) or 'ddim'
                 sample_steps:int=None, # override: DDIM steps
                 eta:float=None, # override: DDIM eta

@@ -113,7 +113,8 @@ def train_run(cfg:RunConfig, # the run's settings, checked when it was made
     with run_lock(out, record) if rank0 else contextlib.nullcontext():  # one run per folder, from its check to its last write
         ids = _start(cfg, out, images, resume, force, rank0)
         set_seed(cfg.seed)
-        dls = get_dls(images, bs=r['bs'], valid_pct=cfg.valid_pct, seed=cfg.seed, flip=r['flip'], device=dev)
+        dls = get_dls(images, bs=r['bs'], valid_pct=cfg.valid_pct, seed=cfg.seed, flip=r['flip'], device=dev,
+                      resident='resident_data' in check_speed(cfg.speed))
         sched = DDPMSchedule()
         info = dict(status='training', **ids, flags=cfg.flags(), method=cfg.method, recipe=r, precision=precision, speed=list(check_speed(cfg.speed)),
                     data=data_name(cfg.data), grey=cfg.grey, n_images=len(images), shared=cfg.shared,

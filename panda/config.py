@@ -179,7 +179,7 @@ class RunConfig:
     sample_steps: int|None = None # DDIM steps (default: the recipe's, 25 for cpu, 100 for paper)
     eta: float = 1. # DDIM eta: 1 stochastic like DDPM (better on briefly trained models), 0 deterministic
     precision: str|None = None # 'fp32' (the paper's protocol), 'bf16', 'fp16' or 'auto' (bf16 where native; the cpu recipe's)
-    speed: str = '' # speed options, comma-separated (panda.learner.SPEEDS): channels_last, compile, tf32, cudnn_benchmark, fused_adam; how fast, not what, it trains
+    speed: str = '' # speed options, comma-separated (panda.learner.SPEEDS): channels_last, compile, cuda_graphs, tf32, cudnn_benchmark, fused_adam, malloc_cache, resident_data; how fast, not what, it trains
     ema_decay: float|None = None # EMA decay of the weights (default: the recipe's, 0.995 for cpu, 0.9999 for paper); 0: none
     use_ema: bool = True # sample the grid from the EMA weights (--no-use_ema: the raw ones)
     prediction: str|None = None # the network predicts 'eps' (the paper's) or 'v' (default: the recipe's)
@@ -220,7 +220,7 @@ class RunConfig:
                              "constant (or use --recipe converge or paper, which keep the rate constant).")
         check_sampler(self.sampler, r['sample_steps'], self.eta, names=('sampler', 'sample_steps', 'eta'))
         if self.precision not in (None, 'auto'): check_precision(self.precision)
-        check_speed(self.speed)
+        check_speed(self.speed, get_device(self.device))   # cuda_graphs needs CUDA
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
             raise ValueError(f"--ema_decay must be a decay in [0, 1) (0: none), got {self.ema_decay}.")
         if self.prediction is not None: check_prediction(self.prediction)

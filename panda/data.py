@@ -21,7 +21,7 @@ from .core import to_float, as_uint8, square_resize, resize_images, save_npz_ato
 __all__ = ['EMOJI_VENDORS', 'SMILEY_CODES', 'HEAD_CODES', 'SKIN_TONES', 'HAIR_CODES', 'ZWJ', 'VS16', 'EMOJI_FACES_PATH',
            'panda_build_emoji_main', 'rgb_on_white', 'parse_code', 'is_face_code', 'build_emoji_faces',
            'panda_build_emoji', 'to_grey', 'load_emoji_faces', 'image_files', 'load_image_folder', 'FloatBatch',
-           'get_dls', 'reseed_dls', 'load_images']
+           'ResidentDL', 'fits_resident', 'get_dls', 'reseed_dls', 'load_images']
 
 # %% ../nbs/03_data.ipynb #78c4c107
 def rgb_on_white(im:Image.Image, # any PIL image (RGB, L, P, RGBA, LA, ...)
@@ -226,6 +226,20 @@ class FloatBatch:
             x0 = torch.where(m[:,None,None,None], x0.flip(-1), x0)
         return (x0,)
 
+# %% ../nbs/03_data.ipynb #c02e6f7f
+class ResidentDL(DataLoader):
+    "A fastai `DataLoader` over a `TensorDataset` whose one tensor stays on the device: each batch is one index lookup, not `bs` reads and a collation"
+    def create_batches(self, samps):
+        x = self.dataset.tensors[0]
+        for idx in self.chunkify(samps): yield (x[torch.as_tensor(idx, device=x.device)],)
+
+def fits_resident(nbytes:int, # the data set's size in bytes
+                  device) -> bool:
+    "Can `nbytes` of images stay on `device`: always on a CPU (they are in memory already); on CUDA, if under a quarter of its free memory"
+    device = torch.device(device)
+    if device.type != 'cuda': return True
+    return nbytes < torch.cuda.mem_get_info(device)[0] / 4
+
 # %% ../nbs/03_data.ipynb #cf267d1f
 def get_dls(images, # uint8 images: numpy (N,H,W,3), e.g. from `load_image_folder`, or torch (N,3,H,W)
             bs:int=32, # batch size (the paper uses 32)
@@ -234,6 +248,7 @@ def get_dls(images, # uint8 images: numpy (N,H,W,3), e.g. from `load_image_folde
             flip:bool=False, # random horizontal flips of training images
             device=None, # where batches go; default: fastai's `default_device()`
             num_workers:int=0, # DataLoader worker processes
+            resident:bool=False, # keep the images on `device` as one uint8 tensor (`ResidentDL`), where they fit (`fits_resident`)
            ) -> DataLoaders: # `train` (shuffled, drop_last, optional flips) and `valid`; batches `(x0,)`, x0 float (B,3,H,W) in [-1,1]
     "fastai `DataLoaders` of clean images `x0` for DDPM training"
     x = as_uint8(images, channels_last=True, allow_float=False)
@@ -251,12 +266,19 @@ def get_dls(images, # uint8 images: numpy (N,H,W,3), e.g. from `load_image_folde
         warnings.warn(f"only {len(train_idx)} training images for bs={bs} (drop_last would leave no batch); using bs={len(train_idx)}")
     if device is None: device = default_device()
     dl_seed = int(torch.randint(2**31, (1,), generator=gen))
-    ds = TensorDataset(x)  # shares memory with a contiguous numpy `images`: no copy
-    train = DataLoader(Subset(ds, train_idx.tolist()), bs=min(bs, len(train_idx)), shuffle=True, drop_last=True, num_workers=num_workers,
-                       device=device, after_batch=FloatBatch(0.5 if flip else 0., seed=dl_seed))
+    if resident and num_workers: raise ValueError(f"resident=True serves batches from {device} in this process: pass num_workers=0, not {num_workers}.")
+    if resident and not fits_resident(x.nbytes, device):
+        warnings.warn(f"resident=True: the images ({x.nbytes/2**30:.2f} GiB) take more than a quarter of {device}'s free memory; "
+                      "batches are collated on the CPU instead")
+        resident = False
+    if resident: DL, ds_train, ds_valid = ResidentDL, TensorDataset(x[train_idx].to(device)), TensorDataset(x[valid_idx].to(device))
+    else:
+        ds = TensorDataset(x)  # shares memory with a contiguous numpy `images`: no copy
+        DL, ds_train, ds_valid = DataLoader, Subset(ds, train_idx.tolist()), Subset(ds, valid_idx.tolist())
+    train = DL(ds_train, bs=min(bs, len(train_idx)), shuffle=True, drop_last=True, num_workers=num_workers,
+               device=device, after_batch=FloatBatch(0.5 if flip else 0., seed=dl_seed))
     train.rng,train.base_seed = random.Random(dl_seed),dl_seed
-    valid = DataLoader(Subset(ds, valid_idx.tolist()), bs=bs, shuffle=False, drop_last=False, num_workers=num_workers,
-                       device=device, after_batch=FloatBatch())
+    valid = DL(ds_valid, bs=bs, shuffle=False, drop_last=False, num_workers=num_workers, device=device, after_batch=FloatBatch())
     dls = DataLoaders(train, valid, device=device)
     dls.splits = (train_idx.tolist(), valid_idx.tolist())
     return dls

@@ -22,7 +22,7 @@ from .tiling import TileGrid
 from .ddpm import DDPMSchedule, noisify, v_target, check_prediction
 from .unet import UNet, make_unet
 from .shared import make_shared_unet, SharedWindowCB
-from .data import reseed_dls
+from .data import reseed_dls, ResidentDL
 
 # %% auto #0
 __all__ = ['paper_adam', 'SPEEDS', 'WindowCB', 'DDPMCB', 'eps_loss', 'AutocastCB', 'set_malloc_cache', 'check_speed',
@@ -101,13 +101,15 @@ def set_malloc_cache(on:bool=True) -> int|None:
     libc.mallopt(_M_TRIM_THRESHOLD, 2**40)         # never give the heap's top back
     return mmap
 
-SPEEDS = ('channels_last', 'compile', 'tf32', 'cudnn_benchmark', 'fused_adam', 'malloc_cache')
+SPEEDS = ('channels_last', 'compile', 'cuda_graphs', 'tf32', 'cudnn_benchmark', 'fused_adam', 'malloc_cache', 'resident_data')
 
-def check_speed(speed) -> tuple:
-    "The speed options named in `speed` (a comma-separated string or a list; '' or None: none), checked, in `SPEEDS` order"
+def check_speed(speed, device=None) -> tuple:
+    "The speed options named in `speed` (a comma-separated string or a list; '' or None: none), checked (for `device` if given), in `SPEEDS` order"
     names = [s.strip() for s in (speed.split(',') if isinstance(speed, str) else list(speed or ())) if s.strip()]
     bad = [s for s in names if s not in SPEEDS]
     if bad: raise ValueError(f"--speed {','.join(bad)}: not a speed option; choose from {','.join(SPEEDS)} (comma-separated), or none.")
+    if 'cuda_graphs' in names and device is not None and torch.device(device).type != 'cuda':
+        raise ValueError(f"--speed cuda_graphs needs a CUDA device, and this run is on {device}: drop it, or use --speed compile on a CPU.")
     return tuple(s for s in SPEEDS if s in names)
 
 def torch_adam(params, lr, fused:bool=False):
@@ -119,15 +121,21 @@ class SpeedCB(Callback):
     order = -1  # after `TrainEvalCallback` has put the model on its device, before any other callback uses it
     def __init__(self, speed=()): self.speed = check_speed(speed)
     def before_fit(self):
+        check_speed(self.speed, next(self.learn.model.parameters()).device)
         self.saved = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
         if 'tf32' in self.speed: torch.set_float32_matmul_precision('high'); torch.backends.cudnn.allow_tf32 = True
         if 'cudnn_benchmark' in self.speed: torch.backends.cudnn.benchmark = True
         if 'channels_last' in self.speed: self.learn.model.to(memory_format=torch.channels_last)
-        if 'compile' in self.speed and getattr(self.learn.model, '_compiled_call_impl', None) is None: self.learn.model.compile()
+        if {'compile', 'cuda_graphs'} & set(self.speed) and getattr(self.learn.model, '_compiled_call_impl', None) is None:
+            self.learn.model.compile(mode='reduce-overhead' if 'cuda_graphs' in self.speed else None)
+        dl = getattr(self.dls.train, 'dl', self.dls.train)   # inside fastai's DistributedDL in a data-parallel fit
+        if 'resident_data' in self.speed and not isinstance(dl, ResidentDL):
+            warn("--speed resident_data: these DataLoaders read images from the CPU; build them with panda.data.get_dls(..., resident=True).")
         if 'malloc_cache' in self.speed and set_malloc_cache() is None:
             warn("--speed malloc_cache: this C library is not glibc, so the allocator's thresholds stay as they are.")
         self.learn.warmup_s, self.t0 = None, None
     def before_batch(self):
+        if 'cuda_graphs' in self.speed: torch.compiler.cudagraph_mark_step_begin()   # a new step: the last one's graph outputs may be reused
         if self.training and self.learn.warmup_s is None: self.t0 = time.perf_counter()
     def after_batch(self):
         if self.training and self.learn.warmup_s is None and self.t0 is not None: self.learn.warmup_s = time.perf_counter() - self.t0

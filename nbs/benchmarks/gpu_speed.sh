@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Issue 21, part 5, in one device call (about 8 minutes on an H200, start-up included; budgets keep it there):
-#   1. speed.py on CUDA: the paper UNet's training and sampling steps for DDPM, a PANDA window and the shared model,
-#      fp32 (strict) / TF32 / bf16, eager and compiled, batch 32 and 128, with the roofline (SPEED_BUDGET seconds, then
-#      it stops before the next row; rows are written as they finish);
+#   1. speed.py on CUDA, in three passes into one speed.csv (rows are written as they finish; a pass stops before a row
+#      that would start after its budget):
+#      a. what the targets read: DDPM's paper-UNet step, eager, channels-last, fp32 (strict) / TF32 / bf16, batch 32
+#         and 128 (60 s);
+#      b. the same bf16 step at batch 128 compiled, and with CUDA graphs (compile's reduce-overhead mode) (90 s);
+#      c. the rest as SPEED_BUDGET allows: DDPM, a PANDA window and the shared model, every precision, eager, compiled
+#         and CUDA graphs, both memory formats, batch 32 and 128; with the roofline in every pass;
 #   2. panda_train DDPM and PANDA at 64x64 (the paper recipe's UNet and lr), each for TRAIN_BUDGET seconds of training
 #      (PANDA's two window models side by side on the one GPU, --workers 2, so both budgets run at once), with the speed
 #      options SPEED_OPTS and precision TRAIN_PRECISION, sampling N_SAMPLES images each (the samples come back as .npz;
@@ -17,11 +21,12 @@
 #   cp -r <files_at>/gpu_speed nbs/benchmarks/results/gpu_speed-h200-$(date +%F)
 #   python nbs/benchmarks/speed.py table nbs/benchmarks/results/gpu_speed-h200-<date>
 # and FID of the samples against the faces (panda.metrics / panda.evaluate.evaluate_samples on the CPU).
-# Environment overrides: DEVICE (cuda), UNETS (paper), SPEED_BUDGET (150), TRAIN_BUDGET (110), N_SAMPLES (512),
-# SPEED_OPTS (channels_last,fused_adam,cudnn_benchmark), TRAIN_PRECISION (bf16), MODES (eager,compiled),
+# Environment overrides: DEVICE (cuda), UNETS (paper), SPEED_BUDGET (60), TRAIN_BUDGET (110), N_SAMPLES (512),
+# SPEED_OPTS (channels_last,fused_adam,cudnn_benchmark,resident_data), TRAIN_PRECISION (bf16), MODES (eager,compiled,cudagraphs),
 # PRECISIONS (fp32,tf32,bf16), BS (32,128), RECIPE (paper), SIZE (64). A CPU check of the script:
-#   DEVICE=cpu UNETS=tiny PRECISIONS=fp32 MODES=eager BS=8 SPEED_BUDGET=20 TRAIN_BUDGET=5 N_SAMPLES=8 RECIPE=cpu SIZE=32 \
-#     SPEED_OPTS=fused_adam TRAIN_PRECISION=fp32 OUT=/tmp/gs bash nbs/benchmarks/gpu_speed.sh
+#   DEVICE=cpu UNETS=tiny PRECISIONS=fp32 MODES=eager FAST_MODES=eager FAST_PRECISION=fp32 BS=8 FAST_BS=8 SPEED_BUDGET=20 \
+#     TRAIN_BUDGET=5 N_SAMPLES=8 RECIPE=cpu SIZE=32 SPEED_OPTS=fused_adam,resident_data TRAIN_PRECISION=fp32 OUT=/tmp/gs \
+#     bash nbs/benchmarks/gpu_speed.sh
 set -euo pipefail
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
@@ -32,11 +37,15 @@ OUT=${OUT:-bench_out}/gpu_speed
 DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/nvidia-smi.csv" || echo "nvidia-smi not available"
-python3 nbs/benchmarks/speed.py run "$OUT" --device "$DEVICE" --unets "${UNETS:-paper}" --models ddpm,panda,shared \
-  --precisions "${PRECISIONS:-fp32,tf32,bf16}" --modes "${MODES:-eager,compiled}" --bs "${BS:-32,128}" \
-  --formats channels_last,contiguous --steps 5 --budget_s "${SPEED_BUDGET:-150}" || echo "speed.py failed: its rows so far are kept"
+SPEED=(python3 nbs/benchmarks/speed.py run "$OUT" --device "$DEVICE" --unets "${UNETS:-paper}" --steps 5)
+"${SPEED[@]}" --models ddpm --precisions "${PRECISIONS:-fp32,tf32,bf16}" --modes eager --formats channels_last --bs "${BS:-32,128}" \
+  --budget_s 60 || echo "speed.py (a) failed: its rows so far are kept"
+"${SPEED[@]}" --models ddpm --precisions "${FAST_PRECISION:-bf16}" --modes "${FAST_MODES:-compiled,cudagraphs}" --formats channels_last \
+  --bs "${FAST_BS:-128}" --budget_s 90 || echo "speed.py (b) failed: its rows so far are kept"
+"${SPEED[@]}" --models ddpm,panda,shared --precisions "${PRECISIONS:-fp32,tf32,bf16}" --modes "${MODES:-eager,compiled,cudagraphs}" \
+  --formats channels_last,contiguous --bs "${BS:-32,128}" --budget_s "${SPEED_BUDGET:-60}" || echo "speed.py (c) failed: its rows so far are kept"
 TRAIN=(--recipe "${RECIPE:-paper}" --size "${SIZE:-64}" --device "$DEVICE" --time_budget "${TRAIN_BUDGET:-110}" --epochs 100000
-       --ema_decay 0.995 --precision "${TRAIN_PRECISION:-bf16}" --speed "${SPEED_OPTS:-channels_last,fused_adam,cudnn_benchmark}"
+       --ema_decay 0.995 --precision "${TRAIN_PRECISION:-bf16}" --speed "${SPEED_OPTS:-channels_last,fused_adam,cudnn_benchmark,resident_data}"
        --n_samples "${N_SAMPLES:-512}" --sample_steps 50 --sampler ddim --eta 1)
 panda_train --method ddpm "${TRAIN[@]}" --out "$OUT/ddpm" || echo "DDPM training failed"
 panda_train --method panda --workers 2 "${TRAIN[@]}" --out "$OUT/panda" || echo "PANDA training failed"

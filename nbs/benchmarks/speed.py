@@ -22,7 +22,9 @@ The models: `ddpm`, the UNet on the full image (32x32 for tiny, 64x64 for paper)
 (three of the four strips: 32x24 or 64x48); `shared`, the shared model's UNet on a 2x2-tile window of a 4x4 grid (half
 the image each way) with the 5 channels of its default conditioning (coordinates and the pooled canvas).
 Precisions: `fp32` (strict: TF32 off for matmuls and convolutions), `tf32` (CUDA only), `bf16` (autocast, as
-`panda_train --precision bf16`). Modes: `eager`, `compiled` (`model.compile()`). Formats: `contiguous`, `channels_last`.
+`panda_train --precision bf16`). Modes: `eager`, `compiled` (`model.compile()`), `cudagraphs` (CUDA only:
+`model.compile(mode='reduce-overhead')`, the compiled passes recorded as CUDA graphs and replayed, as
+`panda_train --speed cuda_graphs`; each step marked with `torch.compiler.cudagraph_mark_step_begin`). Formats: `contiguous`, `channels_last`.
 
 Rows are appended to OUT/speed.csv as they finish (atomically); a `run` again skips rows recorded, so a run stopped
 (or cut by `--budget_s`, which stops before a row that would start after that many seconds) is continued by the next.
@@ -79,6 +81,11 @@ def steps_of(net, dev, prec, c, h, w, bs, fmt, set_to_none=True):
         with torch.no_grad(), ac(): net(x, t)
     return train, fwd_bwd, sample, opt
 
+def marked(f):
+    "`f` as a new step for CUDA graph trees: the outputs of the step before it may be overwritten"
+    def step(): torch.compiler.cudagraph_mark_step_begin(); f()
+    return step
+
 def timed(f, dev, n):
     "Median wall and user seconds of `n` calls of `f`"
     ts, us = [], []
@@ -104,19 +111,20 @@ def measure(preset, model, prec, mode, fmt, bs, dev, steps, flops_at, roofs, mem
     set_precision(prec)
     net = build(model, preset, dev, fmt).train()
     compile_s = math.nan
-    if mode == 'compiled':
-        net.compile()
+    if mode != 'eager': net.compile(mode='reduce-overhead' if mode == 'cudagraphs' else None)
     train, fwd_bwd, sample, opt = steps_of(net, dev, prec, c, h, w, bs, fmt)
+    if mode == 'cudagraphs': train, sample = marked(train), marked(sample)
     with Timer(dev) as tm: train()                      # warm-up; a compiled mode compiles here
-    if mode == 'compiled': compile_s = tm.elapsed
-    train()
+    if mode != 'eager': compile_s = tm.elapsed
+    for _ in range(2 if mode == 'cudagraphs' else 1): train()   # CUDA graphs are recorded on a later call than the compiling one
     key = (preset, model)
     if key not in flops_at: flops_at[key] = count(model, preset, dev, bs)   # at the first (smallest) batch: linear in the batch
     tf, sf, b0 = flops_at[key]
     train_flops, sample_flops = tf*bs/b0, sf*bs/b0
     train_s, train_user_s = timed(train, dev, steps)
     mem = peak_train_gib(train, dev, net, opt) if memory else math.nan
-    net.eval(); sample()
+    net.eval()
+    for _ in range(3 if mode == 'cudagraphs' else 1): sample()   # evaluation mode compiles (and records) a graph of its own
     sample_s, _ = timed(sample, dev, steps)
     roof = roofs[prec]['tflops']
     ta, sa = achieved(train_flops, train_s, roof), achieved(sample_flops, sample_s, roof)
@@ -202,7 +210,9 @@ if __name__ == '__main__':
     out = Path(a.out) if a.out else Path(__file__).parent/'results'/f'speed_{dev.type}'
     precs = parse_list(a.precisions, PRECISIONS)
     if 'tf32' in precs and dev.type != 'cuda': sys.exit("speed.py: tf32 is a CUDA setting: drop it from --precisions on a CPU.")
+    modes = parse_list(a.modes, ('eager', 'compiled', 'cudagraphs'))
+    if 'cudagraphs' in modes and dev.type != 'cuda': sys.exit("speed.py: cudagraphs (CUDA graphs) is a CUDA mode: drop it from --modes on a CPU.")
     if a.what == 'table': table(out)
     else: run(out, dev, parse_list(a.unets, SIZES), parse_list(a.models, ('ddpm', 'panda', 'shared')), parse_list(a.bs, kind=int),
-              precs, parse_list(a.modes, ('eager', 'compiled')), parse_list(a.formats, FORMATS), a.steps, a.threads, a.budget_s,
+              precs, modes, parse_list(a.formats, FORMATS), a.steps, a.threads, a.budget_s,
               memory=not a.no_memory, malloc_cache=mc)
