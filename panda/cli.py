@@ -55,6 +55,7 @@ def _model_record(o:dict) -> dict:
                window=o['window'], train_seconds=round(o['train_s'], 1), train_user_seconds=round(o['train_user_s'], 1),
                final_valid_loss=o['final_valid_loss'], resumed=o['resumed'])
     if o.get('warmup_s') is not None: rec['first_batch_seconds'] = round(o['warmup_s'], 2)   # with --speed: compile's warm-up is paid here
+    if o.get('train_steps') is not None: rec['train_steps'] = int(o['train_steps'])   # with --time_budget: as many as fitted
     if ev.is_file(): rec.update(eval_log=str(ev), quality_plot=str(ck.with_name(ck.stem + '_quality.png')))
     return rec
 

@@ -123,6 +123,7 @@ def _fit_model(name, w, learn, epochs, lr, one_cycle, max_steps, ema, out, extra
     if valid is None and state is not None and state['log']: valid = state['log'][-1]['valid_loss']
     return dict(name=name, window=w, model=release(learn), ema_model=ema_model, checkpoint=None if ckpt is None else str(ckpt),
                 train_s=time.perf_counter()-t0, train_user_s=c1.user-c0.user, final_valid_loss=valid, cbs=more,
+                train_steps=getattr(learn, 'train_iter', None) if trained else None,  # training batches since the run began (fastai's count, resumed with it)
                 warmup_s=getattr(learn, 'warmup_s', None) if trained else None,  # the first training batch's time, with speed options (`SpeedCB`)
                 resumed=None if state is None else dict(epoch=state['epoch'], batch=state['iter'], finished=state['finished']))
 

@@ -66,6 +66,10 @@ def eps_loss(eps_pred, eps):
 # %% ../nbs/04_learner.ipynb #726cc394
 paper_adam = partial(Adam, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0.)
 
+def _is_paper_adam(f):
+    "Is `f` `paper_adam`, or a copy of it (a process started by spawning unpickles its own)?"
+    return f is paper_adam or (isinstance(f, partial) and (f.func, f.args, f.keywords) == (paper_adam.func, paper_adam.args, paper_adam.keywords))
+
 # %% ../nbs/04_learner.ipynb #7b27401d
 class AutocastCB(MixedPrecision):
     "fastai's `MixedPrecision` autocasting on the model's device (fastai's own always autocasts for CUDA only)"
@@ -128,6 +132,9 @@ class SpeedCB(Callback):
         if 'channels_last' in self.speed: self.learn.model.to(memory_format=torch.channels_last)
         if {'compile', 'cuda_graphs'} & set(self.speed) and getattr(self.learn.model, '_compiled_call_impl', None) is None:
             self.learn.model.compile(mode='reduce-overhead' if 'cuda_graphs' in self.speed else None)
+        if 'cuda_graphs' in self.speed:   # gradients accumulate into buffers of their own, not into the graphs' memory, which the next step reuses
+            for p in self.learn.model.parameters():
+                if p.requires_grad and p.grad is None: p.grad = torch.zeros_like(p)
         dl = getattr(self.dls.train, 'dl', self.dls.train)   # inside fastai's DistributedDL in a data-parallel fit
         if 'resident_data' in self.speed and not isinstance(dl, ResidentDL):
             warn("--speed resident_data: these DataLoaders read images from the CPU; build them with panda.data.get_dls(..., resident=True).")
@@ -174,7 +181,7 @@ def diffusion_learner(dls, # DataLoaders yielding `(x0,)` batches of clean image
     speed = check_speed(speed)
     if speed: cbs = cbs + [SpeedCB(speed)]
     if 'fused_adam' in speed:
-        if opt_func is not paper_adam: raise ValueError("speed 'fused_adam' replaces the default optimiser (paper_adam): pass no opt_func with it.")
+        if not _is_paper_adam(opt_func): raise ValueError("speed 'fused_adam' replaces the default optimiser (paper_adam): pass no opt_func with it.")
         opt_func = partial(torch_adam, fused=True)
     learn = Learner(dls, model, loss_func=eps_loss, opt_func=opt_func, lr=lr, cbs=cbs, **kwargs)
     learn.sched,learn.grid,learn.window,learn.prediction,learn.shared,learn.speed = sched,grid,window,prediction,shared,speed

@@ -44,7 +44,7 @@ SPEED=(python3 nbs/benchmarks/speed.py run "$OUT" --device "$DEVICE" --unets "${
   --bs "${FAST_BS:-128}" --budget_s 90 || echo "speed.py (b) failed: its rows so far are kept"
 "${SPEED[@]}" --models ddpm,panda,shared --precisions "${PRECISIONS:-fp32,tf32,bf16}" --modes "${MODES:-eager,compiled,cudagraphs}" \
   --formats channels_last,contiguous --bs "${BS:-32,128}" --budget_s "${SPEED_BUDGET:-60}" || echo "speed.py (c) failed: its rows so far are kept"
-TRAIN=(--recipe "${RECIPE:-paper}" --size "${SIZE:-64}" --device "$DEVICE" --time_budget "${TRAIN_BUDGET:-110}" --epochs 100000
+TRAIN=(--recipe "${RECIPE:-paper}" --lr_schedule constant --size "${SIZE:-64}" --device "$DEVICE" --time_budget "${TRAIN_BUDGET:-110}" --epochs 100000
        --ema_decay 0.995 --precision "${TRAIN_PRECISION:-bf16}" --speed "${SPEED_OPTS:-channels_last,fused_adam,cudnn_benchmark,resident_data}"
        --n_samples "${N_SAMPLES:-512}" --sample_steps 50 --sampler ddim --eta 1)
 panda_train --method ddpm "${TRAIN[@]}" --out "$OUT/ddpm" || echo "DDPM training failed"
