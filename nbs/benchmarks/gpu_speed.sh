@@ -27,6 +27,7 @@
 #   DEVICE=cpu UNETS=tiny PRECISIONS=fp32 MODES=eager FAST_MODES=eager FAST_PRECISION=fp32 BS=8 FAST_BS=8 SPEED_BUDGET=20 \
 #     TRAIN_BUDGET=5 N_SAMPLES=8 RECIPE=cpu SIZE=32 SPEED_OPTS=fused_adam,resident_data TRAIN_PRECISION=fp32 OUT=/tmp/gs \
 #     bash nbs/benchmarks/gpu_speed.sh
+# (with PATH holding only a python3 of the project's environment, as the device machine has no console scripts)
 set -euo pipefail
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
@@ -47,8 +48,10 @@ SPEED=(python3 nbs/benchmarks/speed.py run "$OUT" --device "$DEVICE" --unets "${
 TRAIN=(--recipe "${RECIPE:-paper}" --lr_schedule constant --size "${SIZE:-64}" --device "$DEVICE" --time_budget "${TRAIN_BUDGET:-110}" --epochs 100000
        --ema_decay 0.995 --precision "${TRAIN_PRECISION:-bf16}" --speed "${SPEED_OPTS:-channels_last,fused_adam,cudnn_benchmark,resident_data}"
        --n_samples "${N_SAMPLES:-512}" --sample_steps 50 --sampler ddim --eta 1)
-panda_train --method ddpm "${TRAIN[@]}" --out "$OUT/ddpm" || echo "DDPM training failed"
-panda_train --method panda --workers 2 "${TRAIN[@]}" --out "$OUT/panda" || echo "PANDA training failed"
+# panda_train from the repository (PYTHONPATH), as the device machine has no installed console script
+PANDA_TRAIN=(python3 -c 'import sys; sys.argv[0] = "panda_train"; from panda.cli import panda_train_main; panda_train_main()')
+"${PANDA_TRAIN[@]}" --method ddpm "${TRAIN[@]}" --out "$OUT/ddpm" || echo "DDPM training failed"
+"${PANDA_TRAIN[@]}" --method panda --workers 2 "${TRAIN[@]}" --out "$OUT/panda" || echo "PANDA training failed"
 rm -f "$OUT"/ddpm/*.pt "$OUT"/panda/*.pt "$OUT"/*/samples.png
 echo "commit ${PANDA_COMMIT:-unknown}, $(date -Iseconds)" > "$OUT/commit.txt"
 ls -la "$OUT" "$OUT"/ddpm "$OUT"/panda || true
