@@ -7,8 +7,8 @@ from __future__ import annotations
 import math, torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['UNET_PRESETS', 'timestep_embedding', 'drop_mask', 'Dropout', 'ResBlock', 'AttnBlock', 'Down', 'Up', 'unet_config',
-           'UNet', 'make_unet']
+__all__ = ['UNET_PRESETS', 'timestep_embedding', 'GroupNorm', 'drop_mask', 'Dropout', 'ResBlock', 'AttnBlock', 'Down', 'Up',
+           'unet_config', 'UNet', 'make_unet']
 
 # %% ../nbs/02_unet.ipynb #40256992
 def timestep_embedding(t:torch.Tensor, # steps (B,)
@@ -21,7 +21,17 @@ def timestep_embedding(t:torch.Tensor, # steps (B,)
     return torch.cat([args.sin(), args.cos()], dim=1)
 
 # %% ../nbs/02_unet.ipynb #ce3f049b
-def _norm(c): return nn.GroupNorm(math.gcd(32, c), c)  # 32 groups as in DDPM, fewer when c is not a multiple of 32
+class GroupNorm(nn.GroupNorm):
+    "`nn.GroupNorm` that runs in autocast's compute dtype on the device types in `lowp` (CUDA's autocast would run it in fp32)"
+    lowp = ('cuda',)   # (): autocast's own rule everywhere (fp32 on CUDA, the input's dtype on a CPU)
+    def forward(self, x):
+        dev = x.device.type
+        if dev not in self.lowp or not torch.is_autocast_enabled(dev): return super().forward(x)
+        dt = torch.get_autocast_dtype(dev)
+        with torch.autocast(dev, enabled=False):
+            return F.group_norm(x.to(dt), self.num_groups, self.weight.to(dt), self.bias.to(dt), self.eps)
+
+def _norm(c): return GroupNorm(math.gcd(32, c), c)  # 32 groups as in DDPM, fewer when c is not a multiple of 32
 
 # %% ../nbs/02_unet.ipynb #acfae4ed
 def _drop_level(p): return round(p * 2**15)  # drop an element when its 15 random bits fall under this
