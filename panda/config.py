@@ -179,7 +179,7 @@ class RunConfig:
     sample_steps: int|None = None # DDIM steps (default: the recipe's, 25 for cpu, 100 for paper)
     eta: float = 1. # DDIM eta: 1 stochastic like DDPM (better on briefly trained models), 0 deterministic
     precision: str|None = None # 'fp32' (the paper's protocol), 'bf16', 'fp16' or 'auto' (bf16 where native; the cpu recipe's)
-    speed: str = '' # speed options, comma-separated (panda.learner.SPEEDS): channels_last, compile, cuda_graphs, tf32, cudnn_benchmark, fused_adam, malloc_cache, resident_data; how fast, not what, it trains
+    speed: str = '' # speed options, comma-separated (panda.learner.SPEEDS): channels_last, compile, cuda_graphs, tf32, cudnn_benchmark, lowp_norm, fused_adam, malloc_cache, resident_data; how fast, not what, it trains
     ema_decay: float|None = None # EMA decay of the weights (default: the recipe's, 0.995 for cpu, 0.9999 for paper); 0: none
     use_ema: bool = True # sample the grid from the EMA weights (--no-use_ema: the raw ones)
     prediction: str|None = None # the network predicts 'eps' (the paper's) or 'v' (default: the recipe's)

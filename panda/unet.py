@@ -23,7 +23,7 @@ def timestep_embedding(t:torch.Tensor, # steps (B,)
 # %% ../nbs/02_unet.ipynb #ce3f049b
 class GroupNorm(nn.GroupNorm):
     "`nn.GroupNorm` that runs in autocast's compute dtype on the device types in `lowp` (CUDA's autocast would run it in fp32)"
-    lowp = ('cuda',)   # (): autocast's own rule everywhere (fp32 on CUDA, the input's dtype on a CPU)
+    lowp = ()   # e.g. ('cuda',), per module (`--speed lowp_norm`); (): autocast's own rule (fp32 on CUDA, the input's dtype on a CPU)
     def forward(self, x):
         dev = x.device.type
         if dev not in self.lowp or not torch.is_autocast_enabled(dev): return super().forward(x)

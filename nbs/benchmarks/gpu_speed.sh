@@ -3,7 +3,7 @@
 #   1. speed.py on CUDA, in three passes into one speed.csv (rows are written as they finish; a pass stops before a row
 #      that would start after its budget):
 #      a. what the targets read: DDPM's paper-UNet step, eager, channels-last, fp32 (strict) / TF32 / bf16 / bf16 with
-#         autocast's fp32 GroupNorm (bf16_gn32: what panda.unet.GroupNorm changes), batch 32 and 128 (60 s);
+#         GroupNorm in bf16 (bf16_lowp: --speed lowp_norm), batch 32 and 128 (60 s);
 #      b. the same bf16 step at batch 128 compiled, and with CUDA graphs (compile's reduce-overhead mode) (90 s);
 #      c. the rest as SPEED_BUDGET allows: DDPM, a PANDA window and the shared model, every precision, eager, compiled
 #         and CUDA graphs, both memory formats, batch 32 and 128; with the roofline in every pass;
@@ -39,7 +39,7 @@ DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/nvidia-smi.csv" || echo "nvidia-smi not available"
 SPEED=(python3 nbs/benchmarks/speed.py run "$OUT" --device "$DEVICE" --unets "${UNETS:-paper}" --steps 5)
-"${SPEED[@]}" --models ddpm --precisions "${PRECISIONS:-fp32,tf32,bf16,bf16_gn32}" --modes eager --formats channels_last --bs "${BS:-32,128}" \
+"${SPEED[@]}" --models ddpm --precisions "${PRECISIONS:-fp32,tf32,bf16,bf16_lowp}" --modes eager --formats channels_last --bs "${BS:-32,128}" \
   --budget_s 60 || echo "speed.py (a) failed: its rows so far are kept"
 "${SPEED[@]}" --models ddpm --precisions "${FAST_PRECISION:-bf16}" --modes "${FAST_MODES:-compiled,cudagraphs}" --formats channels_last \
   --bs "${FAST_BS:-128}" --budget_s 90 || echo "speed.py (b) failed: its rows so far are kept"

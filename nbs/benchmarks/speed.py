@@ -22,8 +22,8 @@ The models: `ddpm`, the UNet on the full image (32x32 for tiny, 64x64 for paper)
 (three of the four strips: 32x24 or 64x48); `shared`, the shared model's UNet on a 2x2-tile window of a 4x4 grid (half
 the image each way) with the 5 channels of its default conditioning (coordinates and the pooled canvas).
 Precisions: `fp32` (strict: TF32 off for matmuls and convolutions), `tf32` (CUDA only), `bf16` (autocast, as
-`panda_train --precision bf16`; on CUDA GroupNorm in bf16: `panda.unet.GroupNorm`), `bf16_gn32` (the same with
-autocast's own rule for GroupNorm, `GroupNorm.lowp = ()`: fp32 on CUDA; on a CPU the same as `bf16`). Modes: `eager`, `compiled` (`model.compile()`), `cudagraphs` (CUDA only:
+`panda_train --precision bf16`), `bf16_lowp` (the same with GroupNorm in bf16 on CUDA, where autocast would run it in
+fp32, as `panda_train --speed lowp_norm`; on a CPU the same as `bf16`). Modes: `eager`, `compiled` (`model.compile()`), `cudagraphs` (CUDA only:
 `model.compile(mode='reduce-overhead')`, the compiled passes recorded as CUDA graphs and replayed, as
 `panda_train --speed cuda_graphs`; each step marked with `torch.compiler.cudagraph_mark_step_begin`). Formats: `contiguous`, `channels_last`.
 
@@ -44,7 +44,7 @@ from panda.shared import cond_channels
 from panda.measure import count_flops, matmul_roofline, achieved, Timer, MemoryProbe, reset_memory
 
 SIZES = {'tiny': 32, 'paper': 64}
-PRECISIONS = {'fp32': None, 'tf32': None, 'bf16': torch.bfloat16, 'bf16_gn32': torch.bfloat16}
+PRECISIONS = {'fp32': None, 'tf32': None, 'bf16': torch.bfloat16, 'bf16_lowp': torch.bfloat16}
 FORMATS = {'contiguous': torch.contiguous_format, 'channels_last': torch.channels_last}
 COND = 'coords+canvas'   # the shared model's default conditioning
 
@@ -110,12 +110,10 @@ def count(model, preset, dev, bs):
 def measure(preset, model, prec, mode, fmt, bs, dev, steps, flops_at, roofs, memory=True):
     c, h, w = shape(model, preset)
     set_precision(prec)
-    lowp, GroupNorm.lowp = GroupNorm.lowp, (() if prec == 'bf16_gn32' else GroupNorm.lowp)
-    try: return _measure(preset, model, prec, mode, fmt, bs, dev, steps, flops_at, roofs, memory, c, h, w)
-    finally: GroupNorm.lowp = lowp
-
-def _measure(preset, model, prec, mode, fmt, bs, dev, steps, flops_at, roofs, memory, c, h, w):
     net = build(model, preset, dev, fmt).train()
+    if prec == 'bf16_lowp':   # as --speed lowp_norm
+        for m in net.modules():
+            if isinstance(m, GroupNorm): m.lowp = ('cuda',)
     compile_s = math.nan
     if mode != 'eager': net.compile(mode='reduce-overhead' if mode == 'cudagraphs' else None)
     train, fwd_bwd, sample, opt = steps_of(net, dev, prec, c, h, w, bs, fmt)
