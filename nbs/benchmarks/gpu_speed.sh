@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Issue 21, part 5, in one device call (about 8 minutes on an H200, start-up included; budgets keep it there):
+# Issue 21, part 5, in one device call of at most CALL_S seconds after its install (530 by default; a 590 s call holds it):
+# Every step ends by CALL_S seconds (default 530) after the install, interrupted there if it must, and a step that cannot
+# finish in what is left is skipped; they run in this order: speed (a), the DDPM training, the PANDA training, speed (b),
+# speed (c).
 #   1. speed.py on CUDA, in three passes into one speed.csv (rows are written as they finish; a pass stops before a row
 #      that would start after its budget):
 #      a. what the targets read: DDPM's paper-UNet step, eager, channels-last, fp32 (strict) / TF32 / bf16 / bf16 with
@@ -14,7 +17,7 @@
 #
 # Prepare on the workstation, from the repository root:
 #   bash ../shared/device/fetch-wheels.sh          # fastai, torch-fidelity, nbdev... wheels into .whl/
-# Run on the device machine (device tool: carry [".whl"], timeout_s 560), from the repository root:
+# Run on the device machine (device tool: carry [".whl"], timeout_s 590), from the repository root:
 #   PANDA_COMMIT=$(git rev-parse HEAD) bash nbs/benchmarks/gpu_speed.sh
 # It writes under $OUT/gpu_speed: speed.csv, speed_meta.json, nvidia-smi.csv, and ddpm/, panda/ (run.json, logs,
 # samples.npz; the checkpoints are deleted, they would not fit in what a call brings back). Afterwards:
@@ -38,20 +41,30 @@ OUT=${OUT:-bench_out}/gpu_speed
 DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/nvidia-smi.csv" || echo "nvidia-smi not available"
+START=$(date +%s); END=$((START + ${CALL_S:-530}))   # this call's seconds after the install: every step ends by then
+left() { echo $(( END - $(date +%s) )); }
+step() {   # step NAME MIN_S COMMAND...: COMMAND, interrupted at the deadline; skipped when fewer than MIN_S seconds are left
+  local name=$1 min=$2 l; shift 2; l=$(left)
+  if [ "$l" -lt "$min" ]; then echo "$name: skipped, $l s left"; return 0; fi
+  echo "$name: $l s left"
+  timeout --signal=INT --kill-after=15 "$l" "$@" || echo "$name: failed or cut at the deadline (exit $?); what it wrote is kept"
+}
 SPEED=(python3 nbs/benchmarks/speed.py run "$OUT" --device "$DEVICE" --unets "${UNETS:-paper}" --steps 5)
-"${SPEED[@]}" --models ddpm --precisions "${PRECISIONS:-fp32,tf32,bf16,bf16_lowp}" --modes eager --formats channels_last --bs "${BS:-32,128}" \
-  --budget_s 60 || echo "speed.py (a) failed: its rows so far are kept"
-"${SPEED[@]}" --models ddpm --precisions "${FAST_PRECISION:-bf16}" --modes "${FAST_MODES:-compiled,cudagraphs}" --formats channels_last \
-  --bs "${FAST_BS:-128}" --budget_s 90 || echo "speed.py (b) failed: its rows so far are kept"
-"${SPEED[@]}" --models ddpm,panda,shared --precisions "${PRECISIONS:-fp32,tf32,bf16}" --modes "${MODES:-eager,compiled,cudagraphs}" \
-  --formats channels_last,contiguous --bs "${BS:-32,128}" --budget_s "${SPEED_BUDGET:-60}" || echo "speed.py (c) failed: its rows so far are kept"
 TRAIN=(--recipe "${RECIPE:-paper}" --lr_schedule constant --size "${SIZE:-64}" --device "$DEVICE" --time_budget "${TRAIN_BUDGET:-110}" --epochs 100000
        --ema_decay 0.995 --precision "${TRAIN_PRECISION:-bf16}" --speed "${SPEED_OPTS:-channels_last,fused_adam,cudnn_benchmark,resident_data}"
        --n_samples "${N_SAMPLES:-512}" --sample_steps 50 --sampler ddim --eta 1)
 # panda_train from the repository (PYTHONPATH), as the device machine has no installed console script
 PANDA_TRAIN=(python3 -c 'import sys; sys.argv[0] = "panda_train"; from panda.cli import panda_train_main; panda_train_main()')
-"${PANDA_TRAIN[@]}" --method ddpm "${TRAIN[@]}" --out "$OUT/ddpm" || echo "DDPM training failed"
-"${PANDA_TRAIN[@]}" --method panda --workers 2 "${TRAIN[@]}" --out "$OUT/panda" || echo "PANDA training failed"
+NEED=$(( ${TRAIN_BUDGET:-110} + 40 ))   # a training's budget, its start and its 512 samples
+# In order of what the issue's targets need most, so that a call cut short loses the least:
+step "speed (a)" 20 "${SPEED[@]}" --models ddpm --precisions "${PRECISIONS:-fp32,tf32,bf16,bf16_lowp}" --modes eager --formats channels_last \
+  --bs "${BS:-32,128}" --budget_s 60
+step "DDPM training" "$NEED" "${PANDA_TRAIN[@]}" --method ddpm "${TRAIN[@]}" --out "$OUT/ddpm"
+step "PANDA training" "$NEED" "${PANDA_TRAIN[@]}" --method panda --workers 2 "${TRAIN[@]}" --out "$OUT/panda"
+step "speed (b)" 30 "${SPEED[@]}" --models ddpm --precisions "${FAST_PRECISION:-bf16}" --modes "${FAST_MODES:-compiled,cudagraphs}" \
+  --formats channels_last --bs "${FAST_BS:-128}" --budget_s 90
+step "speed (c)" 30 "${SPEED[@]}" --models ddpm,panda,shared --precisions "${PRECISIONS:-fp32,tf32,bf16}" --modes "${MODES:-eager,compiled,cudagraphs}" \
+  --formats channels_last,contiguous --bs "${BS:-32,128}" --budget_s "${SPEED_BUDGET:-60}"
 rm -f "$OUT"/ddpm/*.pt "$OUT"/panda/*.pt "$OUT"/*/samples.png
 echo "commit ${PANDA_COMMIT:-unknown}, $(date -Iseconds)" > "$OUT/commit.txt"
 ls -la "$OUT" "$OUT"/ddpm "$OUT"/panda || true
