@@ -574,6 +574,7 @@ d = { 'settings': { 'branch': 'main',
                             'panda.unet._drop_level': ('unet.html#_drop_level', 'panda/unet.py'),
                             'panda.unet._norm': ('unet.html#_norm', 'panda/unet.py'),
                             'panda.unet.drop_mask': ('unet.html#drop_mask', 'panda/unet.py'),
+                            'panda.unet.lowp_norm': ('unet.html#lowp_norm', 'panda/unet.py'),
                             'panda.unet.make_unet': ('unet.html#make_unet', 'panda/unet.py'),
                             'panda.unet.timestep_embedding': ('unet.html#timestep_embedding', 'panda/unet.py'),
                             'panda.unet.unet_config': ('unet.html#unet_config', 'panda/unet.py')}}}

@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel
 from .core import check_precision, precision_dtype
 from .tiling import TileGrid
 from .ddpm import DDPMSchedule, noisify, v_target, check_prediction
-from .unet import UNet, make_unet, GroupNorm
+from .unet import UNet, make_unet, lowp_norm
 from .shared import make_shared_unet, SharedWindowCB
 from .data import reseed_dls, ResidentDL
 
@@ -130,9 +130,7 @@ class SpeedCB(Callback):
         if 'tf32' in self.speed: torch.set_float32_matmul_precision('high'); torch.backends.cudnn.allow_tf32 = True
         if 'cudnn_benchmark' in self.speed: torch.backends.cudnn.benchmark = True
         if 'channels_last' in self.speed: self.learn.model.to(memory_format=torch.channels_last)
-        if 'lowp_norm' in self.speed:   # GroupNorm in autocast's dtype on CUDA (a CPU's autocast keeps it there already)
-            for m in self.learn.model.modules():
-                if isinstance(m, GroupNorm): m.lowp = ('cuda',)
+        if 'lowp_norm' in self.speed: lowp_norm(self.learn.model)   # GroupNorm in autocast's dtype on CUDA (a CPU's autocast keeps it there)
         if {'compile', 'cuda_graphs'} & set(self.speed) and getattr(self.learn.model, '_compiled_call_impl', None) is None:
             self.learn.model.compile(mode='reduce-overhead' if 'cuda_graphs' in self.speed else None)
         if 'cuda_graphs' in self.speed:   # gradients accumulate into buffers of their own, not into the graphs' memory, which the next step reuses

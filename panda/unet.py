@@ -7,8 +7,8 @@ from __future__ import annotations
 import math, torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['UNET_PRESETS', 'timestep_embedding', 'GroupNorm', 'drop_mask', 'Dropout', 'ResBlock', 'AttnBlock', 'Down', 'Up',
-           'unet_config', 'UNet', 'make_unet']
+__all__ = ['UNET_PRESETS', 'timestep_embedding', 'GroupNorm', 'lowp_norm', 'drop_mask', 'Dropout', 'ResBlock', 'AttnBlock',
+           'Down', 'Up', 'unet_config', 'UNet', 'make_unet']
 
 # %% ../nbs/02_unet.ipynb #40256992
 def timestep_embedding(t:torch.Tensor, # steps (B,)
@@ -30,6 +30,12 @@ class GroupNorm(nn.GroupNorm):
         dt = torch.get_autocast_dtype(dev)
         with torch.autocast(dev, enabled=False):
             return F.group_norm(x.to(dt), self.num_groups, self.weight.to(dt), self.bias.to(dt), self.eps)
+
+def lowp_norm(model:nn.Module, devices=('cuda',)) -> nn.Module:
+    "Every `GroupNorm` of `model` normalises in autocast's dtype on these device types (`--speed lowp_norm`); returns `model`"
+    for m in model.modules():
+        if isinstance(m, GroupNorm): m.lowp = tuple(devices)
+    return model
 
 def _norm(c): return GroupNorm(math.gcd(32, c), c)  # 32 groups as in DDPM, fewer when c is not a multiple of 32
 

@@ -39,7 +39,7 @@ from converge import append_row   # atomic CSV rows, shared by the benchmark scr
 from panda.core import write_json
 from panda.learner import set_malloc_cache
 from panda.report import run_meta
-from panda.unet import make_unet, GroupNorm
+from panda.unet import make_unet, lowp_norm
 from panda.shared import cond_channels
 from panda.measure import count_flops, matmul_roofline, achieved, Timer, MemoryProbe, reset_memory
 
@@ -111,9 +111,7 @@ def measure(preset, model, prec, mode, fmt, bs, dev, steps, flops_at, roofs, mem
     c, h, w = shape(model, preset)
     set_precision(prec)
     net = build(model, preset, dev, fmt).train()
-    if prec == 'bf16_lowp':   # as --speed lowp_norm
-        for m in net.modules():
-            if isinstance(m, GroupNorm): m.lowp = ('cuda',)
+    if prec == 'bf16_lowp': lowp_norm(net)   # as --speed lowp_norm
     compile_s = math.nan
     if mode != 'eager': net.compile(mode='reduce-overhead' if mode == 'cudagraphs' else None)
     train, fwd_bwd, sample, opt = steps_of(net, dev, prec, c, h, w, bs, fmt)
