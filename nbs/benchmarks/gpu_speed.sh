@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Issue 21, part 5, in one device call of at most CALL_S seconds after its install (530 by default; a 590 s call holds it):
-# Every step ends by CALL_S seconds (default 530) after the install, interrupted there if it must, and a step that cannot
-# finish in what is left is skipped; they run in this order: speed (a), the DDPM training, the PANDA training, speed (b),
-# speed (c).
+# a step that cannot finish in what is left is skipped, one running at the deadline is interrupted there. In this order:
+# speed (a), the DDPM training, the PANDA training, speed (b), speed (c):
 #   1. speed.py on CUDA, in three passes into one speed.csv (rows are written as they finish; a pass stops before a row
 #      that would start after its budget):
 #      a. what the targets read: DDPM's paper-UNet step, eager, channels-last, fp32 (strict) / TF32 / bf16 / bf16 with
@@ -24,9 +23,11 @@
 #   cp -r <files_at>/gpu_speed nbs/benchmarks/results/gpu_speed-h200-$(date +%F)
 #   python nbs/benchmarks/speed.py table nbs/benchmarks/results/gpu_speed-h200-<date>
 # and FID of the samples against the faces (panda.metrics / panda.evaluate.evaluate_samples on the CPU).
-# Environment overrides: DEVICE (cuda), UNETS (paper), SPEED_BUDGET (60), TRAIN_BUDGET (110), N_SAMPLES (512),
-# SPEED_OPTS (channels_last,fused_adam,cudnn_benchmark,resident_data), TRAIN_PRECISION (bf16), MODES (eager,compiled,cudagraphs),
-# PRECISIONS (fp32,tf32,bf16), BS (32,128), RECIPE (paper), SIZE (64). A CPU check of the script:
+# Environment overrides: CALL_S (530), DEVICE (cuda), UNETS (paper), SPEED_BUDGET (60, pass c), TRAIN_BUDGET (110),
+# N_SAMPLES (512), SPEED_OPTS (channels_last,fused_adam,cudnn_benchmark,resident_data), TRAIN_PRECISION (bf16),
+# PRECISIONS (passes a and c; a: fp32,tf32,bf16,bf16_lowp, c: fp32,tf32,bf16), MODES (pass c: eager,compiled,cudagraphs),
+# FAST_PRECISION (pass b: bf16), FAST_MODES (pass b: compiled,cudagraphs), FAST_BS (pass b: 128), BS (32,128),
+# RECIPE (paper), SIZE (64). A CPU check of the script:
 #   DEVICE=cpu UNETS=tiny PRECISIONS=fp32 MODES=eager FAST_MODES=eager FAST_PRECISION=fp32 BS=8 FAST_BS=8 SPEED_BUDGET=20 \
 #     TRAIN_BUDGET=5 N_SAMPLES=8 RECIPE=cpu SIZE=32 SPEED_OPTS=fused_adam,resident_data TRAIN_PRECISION=fp32 OUT=/tmp/gs \
 #     bash nbs/benchmarks/gpu_speed.sh

@@ -13,7 +13,7 @@ per batch, wall and CPU user time. Beside them, for scale, the tiny UNet's fp32 
 (forward, MSE, backward, Adam; `speed.py`'s step, median of 3): the loader's share of a step is
 loader / (loader + step). Rows are appended to OUT/resident_data.csv as they finish; a run again skips those recorded.
 """
-import sys, time, argparse, statistics
+import sys, argparse, statistics
 from pathlib import Path
 import pandas as pd, torch
 sys.path.insert(0, str(Path(__file__).parent))
